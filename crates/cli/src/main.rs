@@ -1,0 +1,92 @@
+//! `depsurf`: the command line.
+
+mod fetch;
+mod inspect;
+mod output;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "depsurf",
+    version,
+    about = "Map the dependency surface of Linux kernels for eBPF programs",
+    long_about = "depsurf reads kernel images (Debian/Ubuntu packages, vmlinux, vmlinuz, raw BTF) \
+                  and tells what an eBPF program can depend on in them and how it changes."
+)]
+struct Cli {
+    /// No progress bars or informational messages.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Show what kernel inputs are and hold: identity, sources, sizes, BTF kinds.
+    Inspect(inspect::InspectArgs),
+    /// Work with an image's BTF.
+    #[command(subcommand)]
+    Btf(BtfCmd),
+    /// Download Debian/Ubuntu kernel packages with apt-get into a cache.
+    Fetch(fetch::FetchArgs),
+}
+
+#[derive(Subcommand)]
+enum BtfCmd {
+    /// Print an image's BTF in the format of `bpftool btf dump file X` (raw).
+    Dump(BtfDumpArgs),
+    /// Write an image's BTF as a raw blob (what /sys/kernel/btf/vmlinux holds).
+    Extract(BtfExtractArgs),
+}
+
+#[derive(Args)]
+struct BtfExtractArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Where to write the blob (written to a temporary file, then renamed).
+    #[arg(long, short, value_name = "FILE")]
+    output: PathBuf,
+}
+
+/// Inputs that together describe one kernel.
+#[derive(Args)]
+pub struct InputArgs {
+    /// Packages (.deb/.ddeb), vmlinux, vmlinuz, raw BTF, System.map, config, or directories.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Base BTF for split BTF (a kernel module): a vmlinux, package or raw BTF.
+    #[arg(long, short = 'B', value_name = "BASE")]
+    pub base: Option<PathBuf>,
+    /// Directory for temporary files when unpacking large package members.
+    #[arg(long, value_name = "DIR", env = "DEPSURF_TMPDIR")]
+    pub tmpdir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct BtfDumpArgs {
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Inspect(a) => inspect::run(&a, cli.quiet),
+        Cmd::Btf(BtfCmd::Dump(a)) => inspect::btf_dump(&a.input, cli.quiet),
+        Cmd::Btf(BtfCmd::Extract(a)) => inspect::btf_extract(&a.input, &a.output, cli.quiet),
+        Cmd::Fetch(a) => fetch::run(&a, cli.quiet),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("depsurf: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

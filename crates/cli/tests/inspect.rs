@@ -1,0 +1,81 @@
+//! `depsurf inspect` on real BTF and a real module.
+
+mod common;
+use common::*;
+
+fn inspect_json(args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let mut c = depsurf();
+    c.arg("inspect").arg("--json").args(args);
+    let o = run_with_timeout(c, 60);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap()
+}
+
+#[test]
+fn every_btf_kind_is_counted() {
+    let f = fixture("btf/7.2.13+deb14-amd64.btf.xz");
+    let v = inspect_json(&[f.as_os_str()]);
+    let img = &v[0];
+    assert_eq!(img["schema"], 1);
+    assert_eq!(img["identity"]["release"], "7.2.13+deb14-amd64");
+    assert_eq!(img["identity"]["arch"], "amd64");
+    let btf = &img["btf"];
+    assert_eq!(btf["endian"], "little-endian");
+    assert_eq!(btf["types"], 124_639);
+    let kinds = btf["kinds"].as_object().unwrap();
+    assert_eq!(kinds.len(), 19, "{kinds:?}");
+    assert_eq!(kinds["DECL_TAG"], 310);
+    assert_eq!(kinds["TYPE_TAG"], 1);
+    assert_eq!(kinds["ENUM64"], 22);
+    let sum: u64 = kinds.values().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(sum, 124_639);
+}
+
+#[test]
+fn big_endian_btf() {
+    let f = fixture("btf/6.1.0-47-s390x.pahole.btf.xz");
+    let v = inspect_json(&[f.as_os_str()]);
+    assert_eq!(v[0]["btf"]["endian"], "big-endian");
+    assert_eq!(v[0]["btf"]["types"], 77_369);
+}
+
+#[test]
+fn module_needs_its_base() {
+    let m = fixture("btf/nf_conntrack-6.1.0-47-amd64.ko.xz");
+    let v = inspect_json(&[m.as_os_str()]);
+    let img = &v[0];
+    assert_eq!(img["module"]["name"], "nf_conntrack");
+    assert_eq!(img["identity"]["release"], "6.1.0-47-amd64");
+    assert_eq!(img["btf"]["needs_base"], true);
+    let base = fixture("btf/6.1.0-47-amd64.btf.xz");
+    let v = inspect_json(&[m.as_os_str(), "--base".as_ref(), base.as_os_str()]);
+    assert_eq!(v[0]["btf"]["split"], true);
+    assert_eq!(v[0]["btf"]["types"], 627);
+    // The text form says what to do.
+    let mut c = depsurf();
+    c.arg("inspect").arg(&m);
+    let o = run_with_timeout(c, 60);
+    assert!(stdout(&o).contains("give --base <vmlinux> to read its types"));
+    // Dumping it without a base is an error that says the same.
+    let mut c = depsurf();
+    c.args(["btf", "dump"]).arg(&m);
+    let o = run_with_timeout(c, 60);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--base"), "{}", stderr(&o));
+}
+
+#[test]
+fn extract_writes_the_blob_bpftool_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k.btf");
+    let mut c = depsurf();
+    c.args(["btf", "extract"])
+        .arg(fixture("btf/6.1.0-47-amd64.btf.xz"))
+        .arg("-o")
+        .arg(&out);
+    let o = run_with_timeout(c, 60);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let data = std::fs::read(&out).unwrap();
+    assert_eq!(data.len(), 4_350_808);
+    assert_eq!(&data[..2], &[0x9f, 0xeb]);
+}
