@@ -8,6 +8,7 @@ use std::sync::Arc;
 enum Storage {
     Mmap(memmap2::Mmap),
     Owned(Vec<u8>),
+    Static(&'static [u8]),
 }
 
 impl Storage {
@@ -15,6 +16,7 @@ impl Storage {
         match self {
             Storage::Mmap(m) => m,
             Storage::Owned(v) => v,
+            Storage::Static(s) => s,
         }
     }
 }
@@ -27,6 +29,14 @@ pub struct Bytes {
 }
 
 impl Bytes {
+    /// Bytes built into the program.
+    pub fn from_static(s: &'static [u8]) -> Bytes {
+        Bytes {
+            storage: Arc::new(Storage::Static(s)),
+            range: 0..s.len(),
+        }
+    }
+
     pub fn from_vec(v: Vec<u8>) -> Bytes {
         let len = v.len();
         Bytes {
@@ -36,17 +46,33 @@ impl Bytes {
     }
 
     /// Maps a file read-only. The file must not be truncated while mapped, which holds for
-    /// the inputs and private temporary files depsurf maps.
+    /// the inputs and private temporary files depsurf maps. Files that cannot be mapped
+    /// (sysfs attributes such as /sys/kernel/btf/vmlinux) are read from the start instead.
     pub fn map_file(file: &File) -> std::io::Result<Bytes> {
-        let len = file.metadata()?.len();
-        if len == 0 {
-            return Ok(Bytes::from_vec(Vec::new()));
+        match Bytes::try_map(file) {
+            Some(b) => Ok(b),
+            None => {
+                use std::io::{Read, Seek};
+                let mut f = file;
+                f.seek(std::io::SeekFrom::Start(0))?;
+                let mut data = Vec::new();
+                f.read_to_end(&mut data)?;
+                Ok(Bytes::from_vec(data))
+            }
+        }
+    }
+
+    /// Maps a regular, non-empty file; `None` when it cannot be mapped.
+    pub fn try_map(file: &File) -> Option<Bytes> {
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.len() == 0 {
+            return None;
         }
         // SAFETY: a read-only private mapping; depsurf never writes to mapped files, and the
         // type only hands out shared slices of it.
-        let map = unsafe { memmap2::Mmap::map(file)? };
+        let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
         let len = map.len();
-        Ok(Bytes {
+        Some(Bytes {
             storage: Arc::new(Storage::Mmap(map)),
             range: 0..len,
         })

@@ -61,12 +61,22 @@ pub struct ModuleInfo {
     pub vermagic: Option<String>,
 }
 
+/// A package an image was read from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PackageRef {
+    pub name: String,
+    pub version: String,
+    pub arch: String,
+}
+
 /// One kernel, assembled from its inputs.
 #[derive(Clone, Debug, Default)]
 pub struct KernelImage {
     pub identity: Identity,
     /// Every input that contributed, in the order read.
     pub inputs: Vec<String>,
+    /// The packages those inputs came from, by their control files.
+    pub packages: Vec<PackageRef>,
     /// The ELF `vmlinux` (debug image, or the ELF a distribution ships as its kernel).
     pub elf: Option<Sourced<ElfImage>>,
     /// The boot image (`vmlinuz`) and the kernel inside it.

@@ -12,6 +12,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use crate::archive::{self, Member, Scratch, Selector};
 use crate::boot::{self, BootImage, Inner};
 use crate::bytes::Bytes;
@@ -20,7 +22,7 @@ use crate::decompress::{Decoder, Limits, problem_from_io};
 use crate::elf::{ElfImage, ElfKind};
 use crate::error::{Context, Error, Problem, Result};
 use crate::identity::{self, Banner, IdentityBuilder, NameHint};
-use crate::image::{BtfBlob, KernelImage, ModuleInfo, Sourced};
+use crate::image::{BtfBlob, KernelImage, ModuleInfo, PackageRef, Sourced};
 use crate::sniff::{Format, sniff};
 use crate::sysmap::SystemMap;
 
@@ -72,10 +74,35 @@ impl Piece {
 
 /// Opens every input and returns the kernel images they describe, in release order.
 pub fn open(inputs: &[PathBuf], opts: &OpenOptions) -> Result<Vec<KernelImage>> {
+    // Every file to read: given files, and the regular files under given directories.
+    let mut files: Vec<(PathBuf, bool)> = Vec::new();
+    for path in inputs {
+        let meta = std::fs::metadata(path).input(path.display())?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            walk_dir(path, 0, &mut found).input(path.display())?;
+            found.sort();
+            files.extend(found.into_iter().map(|f| (f, false)));
+        } else {
+            files.push((path.clone(), true));
+        }
+    }
+    // Files are read in parallel; results keep the order of the inputs.
+    let loaded: Vec<Result<(Vec<Piece>, Vec<PathBuf>)>> = files
+        .par_iter()
+        .map(|(path, explicit)| {
+            let mut pieces = Vec::new();
+            let mut skipped = Vec::new();
+            load_file(path, opts, &mut pieces, *explicit, &mut skipped)?;
+            Ok((pieces, skipped))
+        })
+        .collect();
     let mut pieces = Vec::new();
     let mut skipped = Vec::new();
-    for path in inputs {
-        load_path(path, opts, &mut pieces, &mut skipped)?;
+    for r in loaded {
+        let (p, s) = r?;
+        pieces.extend(p);
+        skipped.extend(s);
     }
     add_siblings(inputs, opts, &mut pieces, &mut skipped)?;
     if pieces.is_empty() {
@@ -190,26 +217,6 @@ fn load_base_btf(path: &Path, opts: &OpenOptions) -> Result<Bytes> {
     }
 }
 
-fn load_path(
-    path: &Path,
-    opts: &OpenOptions,
-    pieces: &mut Vec<Piece>,
-    skipped: &mut Vec<PathBuf>,
-) -> Result<()> {
-    let meta = std::fs::metadata(path).input(path.display())?;
-    if meta.is_dir() {
-        let mut files: Vec<PathBuf> = Vec::new();
-        walk_dir(path, 0, &mut files).input(path.display())?;
-        files.sort();
-        for f in files {
-            load_file(&f, opts, pieces, false, skipped)?;
-        }
-        Ok(())
-    } else {
-        load_file(path, opts, pieces, true, skipped)
-    }
-}
-
 /// Regular files under `dir`, not following symbolic links (unpacked packages link the same
 /// vmlinux under several names).
 fn walk_dir(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -255,9 +262,24 @@ impl<R: Read> Read for ProgressReader<R> {
 fn read_head(file: &mut File) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(4096);
     file.by_ref().take(4096).read_to_end(&mut head)?;
-    use std::io::Seek;
-    file.seek(std::io::SeekFrom::Start(0))?;
     Ok(head)
+}
+
+/// A file whose first bytes were read to recognise it; reading goes on from the start
+/// without seeking, so pipes work too.
+struct Peeked {
+    head: std::io::Cursor<Vec<u8>>,
+    file: File,
+}
+
+impl Read for Peeked {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.head.read(buf)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        self.file.read(buf)
+    }
 }
 
 fn file_hint(path: &Path) -> NameHint {
@@ -278,7 +300,10 @@ fn load_file(
     let head = read_head(&mut file).input(&name)?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
     let reader = ProgressReader {
-        inner: file,
+        inner: Peeked {
+            head: std::io::Cursor::new(head.clone()),
+            file,
+        },
         name: name.clone(),
         done: 0,
         total,
@@ -299,12 +324,20 @@ trait Source: Read + Send {
     fn len(&self) -> Option<u64>;
 }
 
-impl Source for ProgressReader<File> {
+impl Source for ProgressReader<Peeked> {
     fn into_bytes(self) -> std::io::Result<Bytes> {
-        Bytes::map_file(&self.inner)
+        let Peeked { head, mut file } = self.inner;
+        if let Some(mapped) = Bytes::try_map(&file) {
+            return Ok(mapped);
+        }
+        // Not mappable (a pipe, a sysfs attribute): what was peeked, then the rest.
+        let mut data = head.into_inner();
+        file.read_to_end(&mut data)?;
+        Ok(Bytes::from_vec(data))
     }
     fn len(&self) -> Option<u64> {
-        Some(self.total)
+        let m = self.inner.file.metadata().ok()?;
+        m.is_file().then_some(self.total)
     }
 }
 
@@ -649,10 +682,9 @@ fn assemble(pieces: Vec<Piece>, base: Option<Bytes>) -> Result<Vec<KernelImage>>
     // Pieces that name no kernel join the only kernel there is.
     if groups.len() == 2
         && let Some(orphans) = groups.remove(&None)
+        && let Some((_, g)) = groups.iter_mut().next()
     {
-        if let Some((_, g)) = groups.iter_mut().next() {
-            g.extend(orphans);
-        }
+        g.extend(orphans);
     }
     groups
         .into_values()
@@ -712,6 +744,21 @@ fn build_image(pieces: Vec<Piece>, base: Option<Bytes>) -> Result<KernelImage> {
     let (identity, notes) = id.finish();
     img.identity = identity;
     img.notes = notes;
+    for p in &pieces {
+        for (src, h) in &p.hints {
+            if src != "package control file" {
+                continue;
+            }
+            let pkg = PackageRef {
+                name: h.package.clone().unwrap_or_default(),
+                version: h.package_version.clone().unwrap_or_default(),
+                arch: h.arch.clone().unwrap_or_default(),
+            };
+            if !img.packages.contains(&pkg) {
+                img.packages.push(pkg);
+            }
+        }
+    }
 
     for p in pieces {
         img.inputs.push(p.origin.clone());

@@ -9,6 +9,7 @@
 //! * `System.map` and `config` files, and directories holding any of these.
 
 pub mod archive;
+pub mod atomic;
 pub mod boot;
 pub mod bytes;
 pub mod config;
