@@ -1,0 +1,245 @@
+//! The surface model: what one kernel image exposes, in normalised form (SPEC §3).
+//!
+//! Type references are shallow (kind and name) except through pointers, arrays, qualifiers
+//! and function prototypes, so two images' definitions compare equal exactly when an eBPF
+//! program sees no difference in them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A reference to a type, as a definition uses it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TypeRef {
+    Void,
+    Int(String),
+    Float(String),
+    Struct(String),
+    Union(String),
+    Enum { name: String, size: u32 },
+    Typedef(String),
+    Fwd { name: String, union: bool },
+    Ptr(Box<TypeRef>),
+    Const(Box<TypeRef>),
+    Volatile(Box<TypeRef>),
+    Restrict(Box<TypeRef>),
+    Array { nelems: u32, elem: Box<TypeRef> },
+    FuncProto(Box<Proto>),
+}
+
+/// A parameter: name (empty when the prototype names none) and type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Param {
+    pub name: String,
+    pub ty: TypeRef,
+}
+
+/// A function prototype. A variadic function ends with a parameter of type `Void` and no
+/// name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Proto {
+    pub params: Vec<Param>,
+    pub ret: TypeRef,
+}
+
+impl Proto {
+    pub fn is_variadic(&self) -> bool {
+        self.params
+            .last()
+            .is_some_and(|p| p.ty == TypeRef::Void && p.name.is_empty())
+    }
+}
+
+/// A member of a struct or union, after anonymous structs and unions are flattened.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Member {
+    pub name: String,
+    pub bit_offset: u32,
+    /// Bitfield width; 0 for an ordinary member.
+    pub bitfield: u32,
+    pub ty: TypeRef,
+}
+
+/// A struct or union definition.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Composite {
+    pub size: u32,
+    pub members: Vec<Member>,
+}
+
+impl Composite {
+    pub fn member(&self, name: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.name == name)
+    }
+}
+
+/// An enum definition; values read as signed numbers of the enum's size.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Enum {
+    pub size: u32,
+    pub values: Vec<(String, i64)>,
+}
+
+/// What kind of dependency. The order is the order of listings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Struct,
+    Union,
+    Field,
+    Enum,
+    Func,
+    Lsm,
+    Kfunc,
+    Config,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Struct,
+        Kind::Union,
+        Kind::Field,
+        Kind::Enum,
+        Kind::Func,
+        Kind::Lsm,
+        Kind::Kfunc,
+        Kind::Config,
+    ];
+
+    /// Kinds that are stored (fields are derived from structs and unions).
+    pub const STORED: [Kind; 7] = [
+        Kind::Struct,
+        Kind::Union,
+        Kind::Enum,
+        Kind::Func,
+        Kind::Lsm,
+        Kind::Kfunc,
+        Kind::Config,
+    ];
+
+    /// The word a report's title uses: `Struct`, `Function`, `LSM hook`, ...
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::Struct => "Struct",
+            Kind::Union => "Union",
+            Kind::Field => "Field",
+            Kind::Enum => "Enum",
+            Kind::Func => "Function",
+            Kind::Lsm => "LSM hook",
+            Kind::Kfunc => "kfunc",
+            Kind::Config => "Config",
+        }
+    }
+
+    /// The name used on the command line and in file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Struct => "struct",
+            Kind::Union => "union",
+            Kind::Field => "field",
+            Kind::Enum => "enum",
+            Kind::Func => "func",
+            Kind::Lsm => "lsm",
+            Kind::Kfunc => "kfunc",
+            Kind::Config => "config",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "struct" | "structs" => Kind::Struct,
+            "union" | "unions" => Kind::Union,
+            "field" | "fields" => Kind::Field,
+            "enum" | "enums" => Kind::Enum,
+            "func" | "function" | "funcs" | "functions" => Kind::Func,
+            "lsm" | "lsm-hook" | "lsm_hook" | "hook" => Kind::Lsm,
+            "kfunc" | "kfuncs" => Kind::Kfunc,
+            "config" | "configs" => Kind::Config,
+            _ => return None,
+        })
+    }
+}
+
+/// Everything one image exposes. Maps are keyed by name and ordered.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Surface {
+    pub structs: BTreeMap<String, Composite>,
+    pub unions: BTreeMap<String, Composite>,
+    /// Named enums, and every anonymous enum merged under `(anon)`.
+    pub enums: BTreeMap<String, Enum>,
+    pub funcs: BTreeMap<String, Proto>,
+    /// LSM hook name (without `security_`) → the signature of `security_<hook>`.
+    pub lsm_hooks: BTreeMap<String, Proto>,
+    pub kfuncs: BTreeMap<String, Proto>,
+    /// Set options (without `CONFIG_`) and their values; unset options are absent.
+    pub config: BTreeMap<String, String>,
+}
+
+/// One item of a surface, borrowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item<'a> {
+    Composite(&'a Composite),
+    Field {
+        owner: &'a Composite,
+        member: &'a Member,
+    },
+    Enum(&'a Enum),
+    Func(&'a Proto),
+    Config(&'a str),
+}
+
+impl Surface {
+    /// The item of `kind` named `name` (`struct::field` for fields).
+    pub fn get(&self, kind: Kind, name: &str) -> Option<Item<'_>> {
+        match kind {
+            Kind::Struct => self.structs.get(name).map(Item::Composite),
+            Kind::Union => self.unions.get(name).map(Item::Composite),
+            Kind::Field => {
+                let (owner, field) = name.split_once("::")?;
+                let c = self.structs.get(owner).or_else(|| self.unions.get(owner))?;
+                c.member(field)
+                    .map(|member| Item::Field { owner: c, member })
+            }
+            Kind::Enum => self.enums.get(name).map(Item::Enum),
+            Kind::Func => self.funcs.get(name).map(Item::Func),
+            Kind::Lsm => self.lsm_hooks.get(name).map(Item::Func),
+            Kind::Kfunc => self.kfuncs.get(name).map(Item::Func),
+            Kind::Config => self
+                .config
+                .get(name.strip_prefix("CONFIG_").unwrap_or(name))
+                .map(|v| Item::Config(v.as_str())),
+        }
+    }
+
+    /// Names of every item of `kind` (fields as `struct::field`), in order.
+    pub fn names(&self, kind: Kind) -> Vec<String> {
+        match kind {
+            Kind::Struct => self.structs.keys().cloned().collect(),
+            Kind::Union => self.unions.keys().cloned().collect(),
+            Kind::Field => self
+                .structs
+                .iter()
+                .chain(self.unions.iter())
+                .flat_map(|(s, c)| c.members.iter().map(move |m| format!("{s}::{}", m.name)))
+                .collect(),
+            Kind::Enum => self.enums.keys().cloned().collect(),
+            Kind::Func => self.funcs.keys().cloned().collect(),
+            Kind::Lsm => self.lsm_hooks.keys().cloned().collect(),
+            Kind::Kfunc => self.kfuncs.keys().cloned().collect(),
+            Kind::Config => self.config.keys().cloned().collect(),
+        }
+    }
+
+    /// Number of items of each stored kind.
+    pub fn counts(&self) -> BTreeMap<Kind, usize> {
+        BTreeMap::from([
+            (Kind::Struct, self.structs.len()),
+            (Kind::Union, self.unions.len()),
+            (Kind::Enum, self.enums.len()),
+            (Kind::Func, self.funcs.len()),
+            (Kind::Lsm, self.lsm_hooks.len()),
+            (Kind::Kfunc, self.kfuncs.len()),
+            (Kind::Config, self.config.len()),
+        ])
+    }
+}

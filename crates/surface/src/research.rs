@@ -1,0 +1,557 @@
+//! The research system's dataset layout (SPEC §8), both ways: one JSON Lines file per kind
+//! per image, and one `.config` per image.
+//!
+//! ```text
+//! types_struct/<image>.jsonl   types_union/<image>.jsonl   types_enum/<image>.jsonl
+//! types_func/<image>.jsonl     config/<image>.config
+//! lsm_hooks/<image>.jsonl      kfuncs/<image>.jsonl          (depsurf's additions)
+//! depsurf-manifest.toml                                      (identities and groups)
+//! ```
+//! Export writes into a temporary directory renamed into place at the end.
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::extract::ImageMeta;
+use crate::manifest::Manifest;
+use crate::model::{Composite, Enum, Member, Param, Proto, Surface, TypeRef};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResearchError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {what}")]
+    Bad {
+        path: String,
+        line: usize,
+        what: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ResearchError + '_ {
+    move |source| ResearchError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+const DIRS: [&str; 6] = [
+    "types_struct",
+    "types_union",
+    "types_enum",
+    "types_func",
+    "lsm_hooks",
+    "kfuncs",
+];
+
+// ---------------------------------------------------------------------------------------
+// To JSON
+
+pub fn type_json(t: &TypeRef) -> Value {
+    match t {
+        TypeRef::Void => json!({"name": "void", "kind": "VOID"}),
+        TypeRef::Int(n) => json!({"kind": "INT", "name": n}),
+        TypeRef::Float(n) => json!({"kind": "FLOAT", "name": n}),
+        TypeRef::Struct(n) => json!({"kind": "STRUCT", "name": n}),
+        TypeRef::Union(n) => json!({"kind": "UNION", "name": n}),
+        TypeRef::Typedef(n) => json!({"kind": "TYPEDEF", "name": n}),
+        TypeRef::Enum { name, size } => json!({"kind": "ENUM", "name": name, "size": size}),
+        TypeRef::Fwd { name, union } => json!({
+            "kind": "FWD", "name": name, "fwd_kind": if *union { "union" } else { "struct" }
+        }),
+        TypeRef::Ptr(i) => json!({"kind": "PTR", "type": type_json(i)}),
+        TypeRef::Const(i) => json!({"kind": "CONST", "name": "(anon)", "type": type_json(i)}),
+        TypeRef::Volatile(i) => {
+            json!({"kind": "VOLATILE", "name": "(anon)", "type": type_json(i)})
+        }
+        TypeRef::Restrict(i) => {
+            json!({"kind": "RESTRICT", "name": "(anon)", "type": type_json(i)})
+        }
+        TypeRef::Array { nelems, elem } => json!({
+            "kind": "ARRAY", "name": "(anon)", "nr_elems": nelems, "type": type_json(elem)
+        }),
+        TypeRef::FuncProto(p) => proto_json(p),
+    }
+}
+
+fn proto_json(p: &Proto) -> Value {
+    json!({
+        "kind": "FUNC_PROTO",
+        "params": p.params.iter().map(|q| json!({"name": q.name, "type": type_json(&q.ty)})).collect::<Vec<_>>(),
+        "ret_type": type_json(&p.ret),
+    })
+}
+
+pub fn composite_json(kind: &str, name: &str, c: &Composite) -> Value {
+    let members: Vec<Value> = c
+        .members
+        .iter()
+        .map(|m| {
+            let mut v =
+                json!({"name": m.name, "bits_offset": m.bit_offset, "type": type_json(&m.ty)});
+            if m.bitfield != 0 {
+                v["bitfield_size"] = json!(m.bitfield);
+            }
+            v
+        })
+        .collect();
+    json!({"kind": kind, "name": name, "size": c.size, "members": members})
+}
+
+pub fn enum_json(name: &str, e: &Enum) -> Value {
+    json!({
+        "kind": "ENUM", "name": name, "size": e.size,
+        "values": e.values.iter().map(|(n, v)| json!({"name": n, "val": v})).collect::<Vec<_>>(),
+    })
+}
+
+pub fn func_json(name: &str, p: &Proto) -> Value {
+    json!({"kind": "FUNC", "name": name, "type": proto_json(p)})
+}
+
+// ---------------------------------------------------------------------------------------
+// From JSON
+
+struct Reader<'a> {
+    path: &'a str,
+    line: usize,
+}
+
+impl Reader<'_> {
+    fn bad(&self, what: impl Into<String>) -> ResearchError {
+        ResearchError::Bad {
+            path: self.path.to_string(),
+            line: self.line,
+            what: what.into(),
+        }
+    }
+
+    fn str<'v>(&self, v: &'v Value, key: &str) -> Result<&'v str, ResearchError> {
+        v.get(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.bad(format!("missing string field {key:?}")))
+    }
+
+    fn u32(&self, v: &Value, key: &str) -> Result<u32, ResearchError> {
+        v.get(key)
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| self.bad(format!("missing or bad number {key:?}")))
+    }
+
+    fn ty(&self, v: &Value, depth: usize) -> Result<TypeRef, ResearchError> {
+        if depth > 64 {
+            return Err(self.bad("type nests too deeply"));
+        }
+        let inner = |k: &str| -> Result<Box<TypeRef>, ResearchError> {
+            Ok(Box::new(self.ty(
+                v.get(k).ok_or_else(|| self.bad(format!("missing {k:?}")))?,
+                depth + 1,
+            )?))
+        };
+        let name = || -> Result<String, ResearchError> { Ok(self.str(v, "name")?.to_string()) };
+        Ok(match self.str(v, "kind")? {
+            "VOID" => TypeRef::Void,
+            "INT" => TypeRef::Int(name()?),
+            "FLOAT" => TypeRef::Float(name()?),
+            "STRUCT" => TypeRef::Struct(name()?),
+            "UNION" => TypeRef::Union(name()?),
+            "TYPEDEF" => TypeRef::Typedef(name()?),
+            "ENUM" | "ENUM64" => TypeRef::Enum {
+                name: name()?,
+                size: self.u32(v, "size").unwrap_or(4),
+            },
+            "FWD" => TypeRef::Fwd {
+                name: name()?,
+                union: v.get("fwd_kind").and_then(Value::as_str) == Some("union"),
+            },
+            "PTR" => TypeRef::Ptr(inner("type")?),
+            "CONST" => TypeRef::Const(inner("type")?),
+            "VOLATILE" => TypeRef::Volatile(inner("type")?),
+            "RESTRICT" => TypeRef::Restrict(inner("type")?),
+            "TYPE_TAG" => *inner("type")?,
+            "ARRAY" => TypeRef::Array {
+                nelems: self.u32(v, "nr_elems")?,
+                elem: inner("type")?,
+            },
+            "FUNC_PROTO" => TypeRef::FuncProto(Box::new(self.proto(v, depth + 1)?)),
+            other => return Err(self.bad(format!("unknown type kind {other:?}"))),
+        })
+    }
+
+    fn proto(&self, v: &Value, depth: usize) -> Result<Proto, ResearchError> {
+        let params = v
+            .get("params")
+            .and_then(Value::as_array)
+            .ok_or_else(|| self.bad("missing \"params\""))?
+            .iter()
+            .map(|p| {
+                Ok(Param {
+                    name: p
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    ty: self.ty(
+                        p.get("type")
+                            .ok_or_else(|| self.bad("parameter without type"))?,
+                        depth + 1,
+                    )?,
+                })
+            })
+            .collect::<Result<_, ResearchError>>()?;
+        let ret = match v.get("ret_type") {
+            Some(r) => self.ty(r, depth + 1)?,
+            None => TypeRef::Void,
+        };
+        Ok(Proto { params, ret })
+    }
+
+    /// Members, flattening nested anonymous struct/union definitions if a producer kept
+    /// them, and naming other anonymous members `(anon)`, `(anon-1)`, ...
+    fn members(
+        &self,
+        v: &Value,
+        base: u32,
+        out: &mut Vec<Member>,
+        anon: &mut usize,
+        depth: usize,
+    ) -> Result<(), ResearchError> {
+        for m in v
+            .get("members")
+            .and_then(Value::as_array)
+            .ok_or_else(|| self.bad("missing \"members\""))?
+        {
+            let off = base + self.u32(m, "bits_offset")?;
+            let name = m.get("name").and_then(Value::as_str).unwrap_or("");
+            let ty = m
+                .get("type")
+                .ok_or_else(|| self.bad("member without type"))?;
+            let nested = ty.get("members").is_some()
+                && matches!(
+                    ty.get("kind").and_then(Value::as_str),
+                    Some("STRUCT" | "UNION")
+                );
+            if (name.is_empty() || name == "(anon)") && nested && depth < 64 {
+                self.members(ty, off, out, anon, depth + 1)?;
+                continue;
+            }
+            let name = if name.is_empty() || name.starts_with("(anon") {
+                let n = match *anon {
+                    0 => "(anon)".to_string(),
+                    k => format!("(anon-{k})"),
+                };
+                *anon += 1;
+                n
+            } else {
+                name.to_string()
+            };
+            out.push(Member {
+                name,
+                bit_offset: off,
+                bitfield: m
+                    .get("bitfield_size")
+                    .and_then(Value::as_u64)
+                    .and_then(|b| u32::try_from(b).ok())
+                    .unwrap_or(0),
+                ty: self.ty(ty, depth + 1)?,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn read_jsonl(
+    path: &Path,
+    mut each: impl FnMut(&Reader<'_>, Value) -> Result<(), ResearchError>,
+) -> Result<(), ResearchError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let p = path.display().to_string();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let r = Reader {
+            path: &p,
+            line: i + 1,
+        };
+        let v: Value = serde_json::from_str(line).map_err(|e| r.bad(e.to_string()))?;
+        each(&r, v)?;
+    }
+    Ok(())
+}
+
+/// Reads one image's files from a research layout rooted at `root`.
+pub fn import_image(root: &Path, image: &str) -> Result<Surface, ResearchError> {
+    let mut s = Surface::default();
+    let file = |dir: &str, ext: &str| root.join(dir).join(format!("{image}.{ext}"));
+    for (dir, is_struct) in [("types_struct", true), ("types_union", false)] {
+        let p = file(dir, "jsonl");
+        if !p.exists() {
+            continue;
+        }
+        read_jsonl(&p, |r, v| {
+            let name = r.str(&v, "name")?.to_string();
+            let mut members = Vec::new();
+            r.members(&v, 0, &mut members, &mut 0, 0)?;
+            let c = Composite {
+                size: r.u32(&v, "size")?,
+                members,
+            };
+            let map = if is_struct {
+                &mut s.structs
+            } else {
+                &mut s.unions
+            };
+            map.entry(name).or_insert(c);
+            Ok(())
+        })?;
+    }
+    let p = file("types_enum", "jsonl");
+    if p.exists() {
+        read_jsonl(&p, |r, v| {
+            let name = r.str(&v, "name")?.to_string();
+            let size = r.u32(&v, "size").unwrap_or(4);
+            let values = v
+                .get("values")
+                .and_then(Value::as_array)
+                .ok_or_else(|| r.bad("missing \"values\""))?
+                .iter()
+                .map(|e| {
+                    Ok((
+                        r.str(e, "name")?.to_string(),
+                        e.get("val")
+                            .and_then(Value::as_i64)
+                            .ok_or_else(|| r.bad("bad \"val\""))?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, ResearchError>>()?;
+            let key = if name.is_empty() {
+                "(anon)".to_string()
+            } else {
+                name
+            };
+            match s.enums.get_mut(&key) {
+                Some(e) if key == "(anon)" => e.values.extend(values),
+                Some(_) => {}
+                None => {
+                    s.enums.insert(key, Enum { size, values });
+                }
+            }
+            Ok(())
+        })?;
+    }
+    for (dir, map) in [
+        ("types_func", &mut s.funcs),
+        ("lsm_hooks", &mut s.lsm_hooks),
+        ("kfuncs", &mut s.kfuncs),
+    ] {
+        let p = file(dir, "jsonl");
+        if !p.exists() {
+            continue;
+        }
+        read_jsonl(&p, |r, v| {
+            let name = r.str(&v, "name")?.to_string();
+            let proto = r.proto(
+                v.get("type")
+                    .ok_or_else(|| r.bad("function without \"type\""))?,
+                0,
+            )?;
+            map.entry(name).or_insert(proto);
+            Ok(())
+        })?;
+    }
+    let p = file("config", "config");
+    if p.exists() {
+        let data = std::fs::read(&p).map_err(io(&p))?;
+        let cfg = depsurf_image::config::Config::parse(&data)
+            .map_err(|e| ResearchError::Invalid(format!("{}: {e}", p.display())))?;
+        s.config = cfg.set;
+    }
+    Ok(s)
+}
+
+/// The images a research layout holds: file stems found in any of its directories.
+pub fn list_images(root: &Path) -> Result<Vec<String>, ResearchError> {
+    let mut names = std::collections::BTreeSet::new();
+    for dir in DIRS.iter().copied().chain(["config"]) {
+        let d = root.join(dir);
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd {
+            let e = e.map_err(io(&d))?;
+            let n = e.file_name().to_string_lossy().into_owned();
+            if let Some(stem) = n
+                .strip_suffix(".jsonl")
+                .or_else(|| n.strip_suffix(".config"))
+            {
+                names.insert(stem.to_string());
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err(ResearchError::Invalid(format!(
+            "{}: no research dataset here (expected types_struct/, types_func/, config/, ...)",
+            root.display()
+        )));
+    }
+    Ok(names.into_iter().collect())
+}
+
+/// Identity for an image of a research layout: from the exported manifest when there is
+/// one, else read from its name (`5.4.0-26-generic`, `ubuntu_5.4.0-26-generic_arm64`).
+pub fn image_meta(root: &Path, image: &str) -> ImageMeta {
+    if let Ok(text) = std::fs::read_to_string(root.join("depsurf-manifest.toml"))
+        && let Ok(m) = Manifest::parse(&text)
+        && let Some(meta) = m.image(image)
+    {
+        return meta.clone();
+    }
+    let mut meta = ImageMeta {
+        id: image.to_string(),
+        ..ImageMeta::default()
+    };
+    for token in image.split(['_', ' ']) {
+        if let Some(r) = depsurf_image::identity::parse_release(token) {
+            meta.release = Some(r.release);
+            meta.series = Some(r.series);
+            meta.version = r.version;
+            meta.abi = Some(r.abi);
+            meta.flavour = Some(r.flavour);
+            meta.distro = r.distro.map(str::to_string);
+            if meta.arch.is_none() {
+                meta.arch = r.arch.map(str::to_string);
+            }
+        } else if [
+            "amd64", "arm64", "armhf", "ppc64el", "s390x", "i386", "riscv64",
+        ]
+        .contains(&token)
+        {
+            meta.arch = Some(token.to_string());
+        }
+    }
+    meta
+}
+
+fn write_lines(path: &Path, lines: impl Iterator<Item = Value>) -> Result<(), ResearchError> {
+    let f = std::fs::File::create(path).map_err(io(path))?;
+    let mut w = BufWriter::new(f);
+    for v in lines {
+        serde_json::to_writer(&mut w, &v).map_err(|e| io(path)(e.into()))?;
+        w.write_all(b"\n").map_err(io(path))?;
+    }
+    w.flush().map_err(io(path))
+}
+
+/// Writes every image of a dataset into the research layout at `out`, atomically: into a
+/// temporary directory beside it, renamed to `out` at the end (`out` must not exist).
+pub fn export(
+    images: &[(ImageMeta, Surface)],
+    manifest: Option<&Manifest>,
+    out: &Path,
+) -> Result<(), ResearchError> {
+    if out.exists() {
+        return Err(ResearchError::Invalid(format!(
+            "{}: already exists; export writes a new directory",
+            out.display()
+        )));
+    }
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".export-")
+        .tempdir_in(&parent)
+        .map_err(io(&parent))?;
+    #[cfg(unix)]
+    {
+        // A temporary directory is private; the export is an ordinary directory.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+            .map_err(io(tmp.path()))?;
+    }
+    for d in DIRS.iter().copied().chain(["config"]) {
+        let p = tmp.path().join(d);
+        std::fs::create_dir(&p).map_err(io(&p))?;
+    }
+    for (meta, s) in images {
+        let f = |d: &str, ext: &str| tmp.path().join(d).join(format!("{}.{ext}", meta.id));
+        write_lines(
+            &f("types_struct", "jsonl"),
+            s.structs
+                .iter()
+                .map(|(n, c)| composite_json("STRUCT", n, c)),
+        )?;
+        write_lines(
+            &f("types_union", "jsonl"),
+            s.unions.iter().map(|(n, c)| composite_json("UNION", n, c)),
+        )?;
+        write_lines(
+            &f("types_enum", "jsonl"),
+            s.enums.iter().map(|(n, e)| enum_json(n, e)),
+        )?;
+        write_lines(
+            &f("types_func", "jsonl"),
+            s.funcs.iter().map(|(n, p)| func_json(n, p)),
+        )?;
+        write_lines(
+            &f("lsm_hooks", "jsonl"),
+            s.lsm_hooks.iter().map(|(n, p)| func_json(n, p)),
+        )?;
+        write_lines(
+            &f("kfuncs", "jsonl"),
+            s.kfuncs.iter().map(|(n, p)| func_json(n, p)),
+        )?;
+        let cfg: String = s
+            .config
+            .iter()
+            .map(|(k, v)| format!("CONFIG_{k}={v}\n"))
+            .collect();
+        let p = f("config", "config");
+        std::fs::write(&p, cfg).map_err(io(&p))?;
+    }
+    if let Some(m) = manifest {
+        let p = tmp.path().join("depsurf-manifest.toml");
+        std::fs::write(&p, m.to_toml()).map_err(io(&p))?;
+    }
+    let kept = tmp.keep();
+    std::fs::rename(&kept, out).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&kept);
+        io(out)(e)
+    })?;
+    Ok(())
+}
+
+/// Reads every image of a research layout.
+pub fn import(root: &Path) -> Result<Vec<(ImageMeta, Surface)>, ResearchError> {
+    let mut out = Vec::new();
+    for name in list_images(root)? {
+        let s = import_image(root, &name)?;
+        out.push((image_meta(root, &name), s));
+    }
+    Ok(out)
+}
+
+/// Counts per research directory, for messages.
+pub fn summary(images: &[(ImageMeta, Surface)]) -> BTreeMap<&'static str, usize> {
+    let mut m = BTreeMap::new();
+    for (_, s) in images {
+        *m.entry("structs").or_default() += s.structs.len();
+        *m.entry("unions").or_default() += s.unions.len();
+        *m.entry("enums").or_default() += s.enums.len();
+        *m.entry("funcs").or_default() += s.funcs.len();
+    }
+    m
+}

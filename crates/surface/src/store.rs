@@ -1,0 +1,722 @@
+//! The on-disk format of a dataset's surfaces: compact, deduplicated, versioned.
+//!
+//! Every string, type reference, prototype, struct/union body and enum body is stored once,
+//! however many images share it; an image is, per kind, a list of (name, definition) pairs.
+//! Identical definitions therefore have identical ids, which makes "unchanged" a comparison
+//! of two integers.
+//!
+//! ```text
+//! "DEPSURF\0"  format version (u32 LE)  section count (u32 LE)
+//! per section: name length (u8), name, offset, compressed length, raw length (u64 LE)
+//! sections: zstd-compressed postcard encodings of the tables below
+//! ```
+//! Sections are decoded on first use, so a struct report never decodes the functions.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::OnceLock;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Composite, Enum, Kind, Member, Param, Proto, Surface, TypeRef};
+
+pub const MAGIC: &[u8; 8] = b"DEPSURF\0";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not a depsurf surface store (bad magic)")]
+    BadMagic,
+    #[error(
+        "the store has format version {0}, newer than this depsurf understands ({FORMAT_VERSION}); \
+         upgrade depsurf"
+    )]
+    TooNew(u32),
+    #[error("the store is truncated or corrupt: {0}")]
+    Corrupt(String),
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+enum TypeNode {
+    Void,
+    Int(u32),
+    Float(u32),
+    Struct(u32),
+    Union(u32),
+    Enum(u32, u32),
+    Typedef(u32),
+    Fwd(u32, bool),
+    Ptr(u32),
+    Const(u32),
+    Volatile(u32),
+    Restrict(u32),
+    Array(u32, u32),
+    FuncProto(u32),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct ProtoNode {
+    params: Vec<(u32, u32)>,
+    ret: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct CompositeNode {
+    size: u32,
+    /// (name, bit offset, bitfield, type)
+    members: Vec<(u32, u32, u32, u32)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct EnumNode {
+    size: u32,
+    values: Vec<(u32, i64)>,
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct Strings {
+    /// All strings back to back.
+    text: String,
+    /// End offset of each string in `text`.
+    ends: Vec<u32>,
+}
+
+impl Strings {
+    fn get(&self, id: u32) -> &str {
+        let i = id as usize;
+        let end = self.ends.get(i).copied().unwrap_or(0) as usize;
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends.get(i - 1).copied().unwrap_or(0) as usize
+        };
+        self.text.get(start..end).unwrap_or("")
+    }
+}
+
+#[derive(Default, Serialize, Deserialize)]
+struct TypeTables {
+    types: Vec<TypeNode>,
+    protos: Vec<ProtoNode>,
+}
+
+/// Per image, for one kind: (name id, definition id), sorted by name.
+#[derive(Default, Serialize, Deserialize)]
+struct KindIndex {
+    images: Vec<Vec<(u32, u32)>>,
+}
+
+struct Interner<T: Hash + Eq + Clone> {
+    items: Vec<T>,
+    ids: HashMap<T, u32>,
+}
+
+impl<T: Hash + Eq + Clone> Default for Interner<T> {
+    fn default() -> Self {
+        Interner {
+            items: Vec::new(),
+            ids: HashMap::new(),
+        }
+    }
+}
+
+impl<T: Hash + Eq + Clone> Interner<T> {
+    fn id(&mut self, v: T) -> u32 {
+        if let Some(&id) = self.ids.get(&v) {
+            return id;
+        }
+        let id = self.items.len() as u32;
+        self.items.push(v.clone());
+        self.ids.insert(v, id);
+        id
+    }
+}
+
+/// Builds a store from surfaces.
+#[derive(Default)]
+pub struct StoreBuilder {
+    strings: Interner<String>,
+    types: Interner<TypeNode>,
+    protos: Interner<ProtoNode>,
+    composites: Interner<CompositeNode>,
+    enums: Interner<EnumNode>,
+    index: HashMap<Kind, KindIndex>,
+    images: usize,
+    ids: Vec<String>,
+}
+
+impl StoreBuilder {
+    fn s(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.strings.ids.get(s) {
+            return id;
+        }
+        self.strings.id(s.to_string())
+    }
+
+    fn ty(&mut self, t: &TypeRef) -> u32 {
+        let node = match t {
+            TypeRef::Void => TypeNode::Void,
+            TypeRef::Int(n) => TypeNode::Int(self.s(n)),
+            TypeRef::Float(n) => TypeNode::Float(self.s(n)),
+            TypeRef::Struct(n) => TypeNode::Struct(self.s(n)),
+            TypeRef::Union(n) => TypeNode::Union(self.s(n)),
+            TypeRef::Enum { name, size } => TypeNode::Enum(self.s(name), *size),
+            TypeRef::Typedef(n) => TypeNode::Typedef(self.s(n)),
+            TypeRef::Fwd { name, union } => TypeNode::Fwd(self.s(name), *union),
+            TypeRef::Ptr(i) => TypeNode::Ptr(self.ty(i)),
+            TypeRef::Const(i) => TypeNode::Const(self.ty(i)),
+            TypeRef::Volatile(i) => TypeNode::Volatile(self.ty(i)),
+            TypeRef::Restrict(i) => TypeNode::Restrict(self.ty(i)),
+            TypeRef::Array { nelems, elem } => TypeNode::Array(*nelems, self.ty(elem)),
+            TypeRef::FuncProto(p) => TypeNode::FuncProto(self.proto(p)),
+        };
+        self.types.id(node)
+    }
+
+    fn proto(&mut self, p: &Proto) -> u32 {
+        let node = ProtoNode {
+            params: p
+                .params
+                .iter()
+                .map(|param| (self.s(&param.name), self.ty(&param.ty)))
+                .collect(),
+            ret: self.ty(&p.ret),
+        };
+        self.protos.id(node)
+    }
+
+    fn composite(&mut self, c: &Composite) -> u32 {
+        let node = CompositeNode {
+            size: c.size,
+            members: c
+                .members
+                .iter()
+                .map(|m| (self.s(&m.name), m.bit_offset, m.bitfield, self.ty(&m.ty)))
+                .collect(),
+        };
+        self.composites.id(node)
+    }
+
+    fn enumeration(&mut self, e: &Enum) -> u32 {
+        let node = EnumNode {
+            size: e.size,
+            values: e.values.iter().map(|(n, v)| (self.s(n), *v)).collect(),
+        };
+        self.enums.id(node)
+    }
+
+    fn push(&mut self, kind: Kind, entries: Vec<(u32, u32)>) {
+        let idx = self.index.entry(kind).or_default();
+        idx.images.resize_with(self.images, Vec::new);
+        idx.images.push(entries);
+    }
+
+    /// Adds the surface of image `id`; images are numbered in the order added.
+    pub fn add(&mut self, id: &str, s: &Surface) {
+        self.ids.push(id.to_string());
+        let mut e = Vec::new();
+        for (n, c) in &s.structs {
+            e.push((self.s(n), self.composite(c)));
+        }
+        self.push(Kind::Struct, std::mem::take(&mut e));
+        for (n, c) in &s.unions {
+            e.push((self.s(n), self.composite(c)));
+        }
+        self.push(Kind::Union, std::mem::take(&mut e));
+        for (n, en) in &s.enums {
+            e.push((self.s(n), self.enumeration(en)));
+        }
+        self.push(Kind::Enum, std::mem::take(&mut e));
+        for (kind, map) in [
+            (Kind::Func, &s.funcs),
+            (Kind::Lsm, &s.lsm_hooks),
+            (Kind::Kfunc, &s.kfuncs),
+        ] {
+            for (n, p) in map {
+                e.push((self.s(n), self.proto(p)));
+            }
+            self.push(kind, std::mem::take(&mut e));
+        }
+        for (n, v) in &s.config {
+            e.push((self.s(n), self.s(v)));
+        }
+        self.push(Kind::Config, e);
+        self.images += 1;
+    }
+
+    /// The encoded store.
+    pub fn finish(self) -> Vec<u8> {
+        let mut strings = Strings::default();
+        for s in &self.strings.items {
+            strings.text.push_str(s);
+            strings.ends.push(strings.text.len() as u32);
+        }
+        let mut sections: Vec<(String, Vec<u8>)> = vec![
+            ("images".into(), encode(&self.ids)),
+            ("strings".into(), encode(&strings)),
+            (
+                "types".into(),
+                encode(&TypeTables {
+                    types: self.types.items,
+                    protos: self.protos.items,
+                }),
+            ),
+            ("composites".into(), encode(&self.composites.items)),
+            ("enums".into(), encode(&self.enums.items)),
+        ];
+        let mut index = self.index;
+        for kind in Kind::STORED {
+            let mut idx = index.remove(&kind).unwrap_or_default();
+            idx.images.resize_with(self.images, Vec::new);
+            sections.push((format!("index.{}", kind.as_str()), encode(&idx)));
+        }
+        let mut out = Vec::new();
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(sections.len() as u32).to_le_bytes());
+        let compressed: Vec<(String, Vec<u8>, u64)> = sections
+            .into_iter()
+            .map(|(n, raw)| {
+                let c = zstd::bulk::compress(&raw, 19).unwrap_or_else(|_| raw.clone());
+                (n, c, raw.len() as u64)
+            })
+            .collect();
+        let dir_len: usize = compressed.iter().map(|(n, _, _)| 1 + n.len() + 24).sum();
+        let mut offset = (out.len() + dir_len) as u64;
+        for (n, c, raw) in &compressed {
+            out.push(n.len() as u8);
+            out.extend_from_slice(n.as_bytes());
+            out.extend_from_slice(&offset.to_le_bytes());
+            out.extend_from_slice(&(c.len() as u64).to_le_bytes());
+            out.extend_from_slice(&raw.to_le_bytes());
+            offset += c.len() as u64;
+        }
+        for (_, c, _) in compressed {
+            out.extend_from_slice(&c);
+        }
+        out
+    }
+}
+
+fn encode<T: Serialize>(v: &T) -> Vec<u8> {
+    postcard::to_allocvec(v).expect("postcard encodes in-memory tables")
+}
+
+/// A section's bytes and its decoded form, decoded on first use.
+struct Section<T> {
+    raw: std::ops::Range<usize>,
+    raw_len: u64,
+    value: OnceLock<Result<T, String>>,
+}
+
+/// A loaded store. Sections are decoded lazily and at most once.
+pub struct Store {
+    data: depsurf_image::Bytes,
+    images: usize,
+    ids: Vec<String>,
+    strings: Section<Strings>,
+    types: Section<TypeTables>,
+    composites: Section<Vec<CompositeNode>>,
+    enums: Section<Vec<EnumNode>>,
+    index: HashMap<Kind, Section<KindIndex>>,
+}
+
+/// Most a section may claim to decompress to.
+const SECTION_MAX: u64 = 1 << 30;
+
+impl Store {
+    pub fn open(data: depsurf_image::Bytes) -> Result<Store, StoreError> {
+        let d = &data[..];
+        if d.len() < 16 || &d[..8] != MAGIC {
+            return Err(StoreError::BadMagic);
+        }
+        let version = u32::from_le_bytes([d[8], d[9], d[10], d[11]]);
+        if version > FORMAT_VERSION {
+            return Err(StoreError::TooNew(version));
+        }
+        if version == 0 {
+            return Err(corrupt("format version 0"));
+        }
+        let count = u32::from_le_bytes([d[12], d[13], d[14], d[15]]) as usize;
+        let mut pos = 16;
+        let mut dir = HashMap::new();
+        for _ in 0..count.min(256) {
+            let n = *d
+                .get(pos)
+                .ok_or_else(|| corrupt("section directory truncated"))?
+                as usize;
+            let name = d
+                .get(pos + 1..pos + 1 + n)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .ok_or_else(|| corrupt("bad section name"))?
+                .to_string();
+            pos += 1 + n;
+            let word = |p: usize| -> Result<u64, StoreError> {
+                let b = d
+                    .get(p..p + 8)
+                    .ok_or_else(|| corrupt("section directory truncated"))?;
+                Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            };
+            let (off, len, raw_len) = (word(pos)?, word(pos + 8)?, word(pos + 16)?);
+            pos += 24;
+            let end = off
+                .checked_add(len)
+                .filter(|&e| e <= d.len() as u64)
+                .ok_or_else(|| corrupt(format!("section {name} lies outside the file")))?;
+            if raw_len > SECTION_MAX {
+                return Err(corrupt(format!("section {name} claims {raw_len} bytes")));
+            }
+            dir.insert(name, (off as usize..end as usize, raw_len));
+        }
+        let mut take = |name: &str| -> Result<(std::ops::Range<usize>, u64), StoreError> {
+            dir.remove(name)
+                .ok_or_else(|| corrupt(format!("section {name} is missing")))
+        };
+        fn section<T>((raw, raw_len): (std::ops::Range<usize>, u64)) -> Section<T> {
+            Section {
+                raw,
+                raw_len,
+                value: OnceLock::new(),
+            }
+        }
+        let ids_section: Section<Vec<String>> = section(take("images")?);
+        let ids = Self::decode(&data, &ids_section)?.clone();
+        let strings = section(take("strings")?);
+        let types = section(take("types")?);
+        let composites = section(take("composites")?);
+        let enums = section(take("enums")?);
+        let mut index = HashMap::new();
+        for kind in Kind::STORED {
+            index.insert(kind, section(take(&format!("index.{}", kind.as_str()))?));
+        }
+        let mut store = Store {
+            data,
+            images: 0,
+            ids,
+            strings,
+            types,
+            composites,
+            enums,
+            index,
+        };
+        store.images = store.ids.len();
+        for kind in Kind::STORED {
+            if store.kind_index(kind)?.images.len() != store.images {
+                return Err(corrupt(format!(
+                    "index of {} does not cover every image",
+                    kind.as_str()
+                )));
+            }
+        }
+        Ok(store)
+    }
+
+    fn decode<'a, T: DeserializeOwned>(
+        data: &[u8],
+        s: &'a Section<T>,
+    ) -> Result<&'a T, StoreError> {
+        s.value
+            .get_or_init(|| {
+                let raw = zstd::bulk::decompress(&data[s.raw.clone()], s.raw_len as usize)
+                    .map_err(|e| e.to_string())?;
+                postcard::from_bytes(&raw).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(corrupt)
+    }
+
+    fn strings(&self) -> Result<&Strings, StoreError> {
+        Self::decode(&self.data, &self.strings)
+    }
+
+    fn kind_index(&self, kind: Kind) -> Result<&KindIndex, StoreError> {
+        let s = self
+            .index
+            .get(&kind)
+            .ok_or_else(|| corrupt(format!("no index for {}", kind.as_str())))?;
+        Self::decode(&self.data, s)
+    }
+
+    /// The ids of the images, in slot order.
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// Number of images in the store.
+    pub fn len(&self) -> usize {
+        self.images
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.images == 0
+    }
+
+    /// The definition id of `name` (of a stored kind) in image `image`. Equal ids mean equal
+    /// definitions.
+    pub fn def_id(&self, image: usize, kind: Kind, name: &str) -> Result<Option<u32>, StoreError> {
+        let strings = self.strings()?;
+        let Some(entries) = self.kind_index(kind)?.images.get(image) else {
+            return Ok(None);
+        };
+        Ok(entries
+            .binary_search_by(|&(n, _)| strings.get(n).cmp(name))
+            .ok()
+            .map(|i| entries[i].1))
+    }
+
+    /// Names of `kind` in image `image`, sorted.
+    pub fn names(&self, image: usize, kind: Kind) -> Result<Vec<&str>, StoreError> {
+        let strings = self.strings()?;
+        Ok(self
+            .kind_index(kind)?
+            .images
+            .get(image)
+            .map(|e| e.iter().map(|&(n, _)| strings.get(n)).collect())
+            .unwrap_or_default())
+    }
+
+    fn type_ref(
+        &self,
+        t: &TypeTables,
+        s: &Strings,
+        id: u32,
+        depth: usize,
+    ) -> Result<TypeRef, StoreError> {
+        if depth > 256 {
+            return Err(corrupt("type references nest too deeply"));
+        }
+        let node = t
+            .types
+            .get(id as usize)
+            .ok_or_else(|| corrupt(format!("type {id} out of range")))?;
+        let name = |n: u32| s.get(n).to_string();
+        let sub = |i: u32| -> Result<Box<TypeRef>, StoreError> {
+            Ok(Box::new(self.type_ref(t, s, i, depth + 1)?))
+        };
+        Ok(match *node {
+            TypeNode::Void => TypeRef::Void,
+            TypeNode::Int(n) => TypeRef::Int(name(n)),
+            TypeNode::Float(n) => TypeRef::Float(name(n)),
+            TypeNode::Struct(n) => TypeRef::Struct(name(n)),
+            TypeNode::Union(n) => TypeRef::Union(name(n)),
+            TypeNode::Enum(n, size) => TypeRef::Enum {
+                name: name(n),
+                size,
+            },
+            TypeNode::Typedef(n) => TypeRef::Typedef(name(n)),
+            TypeNode::Fwd(n, union) => TypeRef::Fwd {
+                name: name(n),
+                union,
+            },
+            TypeNode::Ptr(i) => TypeRef::Ptr(sub(i)?),
+            TypeNode::Const(i) => TypeRef::Const(sub(i)?),
+            TypeNode::Volatile(i) => TypeRef::Volatile(sub(i)?),
+            TypeNode::Restrict(i) => TypeRef::Restrict(sub(i)?),
+            TypeNode::Array(n, e) => TypeRef::Array {
+                nelems: n,
+                elem: sub(e)?,
+            },
+            TypeNode::FuncProto(p) => {
+                TypeRef::FuncProto(Box::new(self.proto_of(t, s, p, depth + 1)?))
+            }
+        })
+    }
+
+    fn proto_of(
+        &self,
+        t: &TypeTables,
+        s: &Strings,
+        id: u32,
+        depth: usize,
+    ) -> Result<Proto, StoreError> {
+        let p = t
+            .protos
+            .get(id as usize)
+            .ok_or_else(|| corrupt(format!("prototype {id} out of range")))?;
+        Ok(Proto {
+            params: p
+                .params
+                .iter()
+                .map(|&(n, ty)| {
+                    Ok(Param {
+                        name: s.get(n).to_string(),
+                        ty: self.type_ref(t, s, ty, depth + 1)?,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?,
+            ret: self.type_ref(t, s, p.ret, depth + 1)?,
+        })
+    }
+
+    /// A struct or union body by definition id.
+    pub fn composite(&self, id: u32) -> Result<Composite, StoreError> {
+        let s = self.strings()?;
+        let t = Self::decode(&self.data, &self.types)?;
+        let c = Self::decode(&self.data, &self.composites)?
+            .get(id as usize)
+            .ok_or_else(|| corrupt(format!("composite {id} out of range")))?;
+        Ok(Composite {
+            size: c.size,
+            members: c
+                .members
+                .iter()
+                .map(|&(n, off, bits, ty)| {
+                    Ok(Member {
+                        name: s.get(n).to_string(),
+                        bit_offset: off,
+                        bitfield: bits,
+                        ty: self.type_ref(t, s, ty, 0)?,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?,
+        })
+    }
+
+    pub fn enumeration(&self, id: u32) -> Result<Enum, StoreError> {
+        let s = self.strings()?;
+        let e = Self::decode(&self.data, &self.enums)?
+            .get(id as usize)
+            .ok_or_else(|| corrupt(format!("enum {id} out of range")))?;
+        Ok(Enum {
+            size: e.size,
+            values: e
+                .values
+                .iter()
+                .map(|&(n, v)| (s.get(n).to_string(), v))
+                .collect(),
+        })
+    }
+
+    pub fn proto(&self, id: u32) -> Result<Proto, StoreError> {
+        let s = self.strings()?;
+        let t = Self::decode(&self.data, &self.types)?;
+        self.proto_of(t, s, id, 0)
+    }
+
+    /// A config value by its string id.
+    pub fn string(&self, id: u32) -> Result<String, StoreError> {
+        Ok(self.strings()?.get(id).to_string())
+    }
+
+    /// The whole surface of one image.
+    pub fn surface(&self, image: usize) -> Result<Surface, StoreError> {
+        let mut s = Surface::default();
+        let strings = self.strings()?;
+        let entries = |kind: Kind| -> Result<Vec<(String, u32)>, StoreError> {
+            Ok(self
+                .kind_index(kind)?
+                .images
+                .get(image)
+                .map(|e| {
+                    e.iter()
+                        .map(|&(n, d)| (strings.get(n).to_string(), d))
+                        .collect()
+                })
+                .unwrap_or_default())
+        };
+        for (n, d) in entries(Kind::Struct)? {
+            s.structs.insert(n, self.composite(d)?);
+        }
+        for (n, d) in entries(Kind::Union)? {
+            s.unions.insert(n, self.composite(d)?);
+        }
+        for (n, d) in entries(Kind::Enum)? {
+            s.enums.insert(n, self.enumeration(d)?);
+        }
+        for (n, d) in entries(Kind::Func)? {
+            s.funcs.insert(n, self.proto(d)?);
+        }
+        for (n, d) in entries(Kind::Lsm)? {
+            s.lsm_hooks.insert(n, self.proto(d)?);
+        }
+        for (n, d) in entries(Kind::Kfunc)? {
+            s.kfuncs.insert(n, self.proto(d)?);
+        }
+        for (n, d) in entries(Kind::Config)? {
+            s.config.insert(n, self.string(d)?);
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(extra: bool) -> Surface {
+        let mut s = Surface::default();
+        let int = TypeRef::Int("int".into());
+        s.structs.insert(
+            "task".into(),
+            Composite {
+                size: 8,
+                members: vec![Member {
+                    name: "pid".into(),
+                    bit_offset: 0,
+                    bitfield: 0,
+                    ty: int.clone(),
+                }],
+            },
+        );
+        s.funcs.insert(
+            "f".into(),
+            Proto {
+                params: vec![Param {
+                    name: "t".into(),
+                    ty: TypeRef::Ptr(Box::new(TypeRef::Struct("task".into()))),
+                }],
+                ret: int,
+            },
+        );
+        s.enums.insert(
+            "(anon)".into(),
+            Enum {
+                size: 4,
+                values: vec![("A".into(), -1)],
+            },
+        );
+        s.config.insert("BPF".into(), "y".into());
+        if extra {
+            s.config.insert("BPF_LSM".into(), "y".into());
+        }
+        s
+    }
+
+    #[test]
+    fn round_trip_and_dedup() {
+        let (a, b) = (sample(false), sample(true));
+        let mut builder = StoreBuilder::default();
+        builder.add("a", &a);
+        builder.add("b", &b);
+        let bytes = builder.finish();
+        let store = Store::open(depsurf_image::Bytes::from_vec(bytes.clone())).unwrap();
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.ids(), ["a", "b"]);
+        assert_eq!(store.surface(0).unwrap(), a);
+        assert_eq!(store.surface(1).unwrap(), b);
+        // One definition stored for both images.
+        assert_eq!(
+            store.def_id(0, Kind::Struct, "task").unwrap(),
+            store.def_id(1, Kind::Struct, "task").unwrap()
+        );
+        assert_eq!(store.def_id(0, Kind::Config, "BPF_LSM").unwrap(), None);
+        // Every truncation is an error, not a panic.
+        for cut in [0, 10, 20, bytes.len() / 2, bytes.len() - 1] {
+            if let Ok(s) = Store::open(depsurf_image::Bytes::from_vec(bytes[..cut].to_vec())) {
+                assert!(s.surface(1).is_err(), "cut at {cut}");
+            }
+        }
+        let mut newer = bytes.clone();
+        newer[8] = 9;
+        assert!(matches!(
+            Store::open(depsurf_image::Bytes::from_vec(newer)),
+            Err(StoreError::TooNew(9))
+        ));
+    }
+}
