@@ -1,0 +1,164 @@
+//! One dependency across the images of a dataset: its definition in each image, and the
+//! changes within each group's pairs. Reports and index pages are rendered from this.
+
+use std::collections::HashMap;
+
+use depsurf_diff::Change;
+use depsurf_surface::store::StoreError;
+use depsurf_surface::{Composite, Dataset, Enum, Item, Kind, Member, Proto, ctext};
+
+/// A definition of one item in one image, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Def {
+    Composite(Composite),
+    Field {
+        owner_is_union: bool,
+        owner: String,
+        owner_def: Composite,
+        member: Member,
+    },
+    Enum(Enum),
+    Func(Proto),
+    Config(String),
+}
+
+impl Def {
+    pub fn as_item(&self) -> Item<'_> {
+        match self {
+            Def::Composite(c) => Item::Composite(c),
+            Def::Field {
+                owner_def, member, ..
+            } => Item::Field {
+                owner: owner_def,
+                member,
+            },
+            Def::Enum(e) => Item::Enum(e),
+            Def::Func(p) => Item::Func(p),
+            Def::Config(v) => Item::Config(v),
+        }
+    }
+
+    /// The definition as C text (the body of a report's code block).
+    pub fn text(&self, kind: Kind, name: &str) -> String {
+        match self {
+            Def::Composite(c) => ctext::composite_def(
+                if kind == Kind::Union {
+                    "union"
+                } else {
+                    "struct"
+                },
+                name,
+                c,
+            ),
+            Def::Field {
+                owner_is_union,
+                owner,
+                member,
+                ..
+            } => format!(
+                "{} {owner} {{\n    {};\n}};",
+                if *owner_is_union { "union" } else { "struct" },
+                ctext::member_decl(member)
+            ),
+            Def::Enum(e) => ctext::enum_def(name, e),
+            Def::Func(p) => ctext::func_decl(name, p),
+            Def::Config(v) => format!(
+                "CONFIG_{}={v}",
+                name.strip_prefix("CONFIG_").unwrap_or(name)
+            ),
+        }
+    }
+}
+
+/// Reads items from a dataset, caching by image.
+pub struct Lookup<'d> {
+    ds: &'d Dataset,
+    kind: Kind,
+    name: String,
+    cache: HashMap<String, Option<Def>>,
+}
+
+impl<'d> Lookup<'d> {
+    pub fn new(ds: &'d Dataset, kind: Kind, name: &str) -> Self {
+        let name = match kind {
+            Kind::Config => name.strip_prefix("CONFIG_").unwrap_or(name).to_string(),
+            _ => name.to_string(),
+        };
+        Lookup {
+            ds,
+            kind,
+            name,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// The stored name (`CONFIG_` stripped for config options).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The item in image `id`; `None` when absent (or when the image has no surface).
+    pub fn get(&mut self, id: &str) -> Result<Option<Def>, StoreError> {
+        if let Some(d) = self.cache.get(id) {
+            return Ok(d.clone());
+        }
+        let d = self.load(id)?;
+        self.cache.insert(id.to_string(), d.clone());
+        Ok(d)
+    }
+
+    fn load(&self, id: &str) -> Result<Option<Def>, StoreError> {
+        let Some(slot) = self.ds.slot(id) else {
+            return Ok(None);
+        };
+        let store = self.ds.store();
+        let def = |kind: Kind, name: &str| store.def_id(slot, kind, name);
+        Ok(match self.kind {
+            Kind::Struct | Kind::Union => match def(self.kind, &self.name)? {
+                Some(d) => Some(Def::Composite(store.composite(d)?)),
+                None => None,
+            },
+            Kind::Field => {
+                let Some((owner, field)) = self.name.split_once("::") else {
+                    return Ok(None);
+                };
+                let (is_union, d) = match def(Kind::Struct, owner)? {
+                    Some(d) => (false, Some(d)),
+                    None => (true, def(Kind::Union, owner)?),
+                };
+                match d {
+                    Some(d) => {
+                        let c = store.composite(d)?;
+                        c.member(field).cloned().map(|member| Def::Field {
+                            owner_is_union: is_union,
+                            owner: owner.to_string(),
+                            owner_def: c.clone(),
+                            member,
+                        })
+                    }
+                    None => None,
+                }
+            }
+            Kind::Enum => match def(Kind::Enum, &self.name)? {
+                Some(d) => Some(Def::Enum(store.enumeration(d)?)),
+                None => None,
+            },
+            Kind::Func | Kind::Lsm | Kind::Kfunc => match def(self.kind, &self.name)? {
+                Some(d) => Some(Def::Func(store.proto(d)?)),
+                None => None,
+            },
+            Kind::Config => match def(Kind::Config, &self.name)? {
+                Some(d) => Some(Def::Config(store.string(d)?)),
+                None => None,
+            },
+        })
+    }
+
+    /// Changes between the item in two images; `None` when absent from either side.
+    pub fn changes(&mut self, old: &str, new: &str) -> Result<Option<Vec<Change>>, StoreError> {
+        let (Some(a), Some(b)) = (self.get(old)?, self.get(new)?) else {
+            return Ok(None);
+        };
+        Ok(Some(depsurf_diff::items(a.as_item(), b.as_item())))
+    }
+}

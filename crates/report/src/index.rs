@@ -1,0 +1,163 @@
+//! Index pages (SPEC §6): every dependency of a kind, one column per image of each group,
+//! with symbols: ∅ Absent, Δ Changed (and every later image of a group once the group has
+//! seen a change), blank when present and unchanged; `?` for an image without types yet.
+
+use std::fmt::Write as _;
+
+use depsurf_surface::manifest::Pairing;
+use depsurf_surface::store::StoreError;
+use depsurf_surface::{Dataset, Kind};
+use serde::Serialize;
+
+use crate::history::Lookup;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Column {
+    pub group: String,
+    pub image: String,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    pub name: String,
+    /// One symbol per column.
+    pub cells: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Index {
+    pub kind: &'static str,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+}
+
+pub const ABSENT: &str = "∅";
+pub const CHANGED: &str = "Δ";
+pub const UNKNOWN: &str = "?";
+
+/// Matches `name` against a glob (`*`, `?`), or as a substring when `pattern` has neither.
+pub fn matches(pattern: &str, name: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return name.contains(pattern);
+    }
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+        while ni < n.len() {
+            if pi < p.len() && (p[pi] == b'?' || p[pi] == n[ni]) {
+                pi += 1;
+                ni += 1;
+            } else if pi < p.len() && p[pi] == b'*' {
+                star = Some(pi);
+                mark = ni;
+                pi += 1;
+            } else if let Some(s) = star {
+                pi = s + 1;
+                mark += 1;
+                ni = mark;
+            } else {
+                return false;
+            }
+        }
+        while pi < p.len() && p[pi] == b'*' {
+            pi += 1;
+        }
+        pi == p.len()
+    }
+    go(pattern.as_bytes(), name.as_bytes())
+}
+
+/// The index of `kind`, restricted to names matching `pattern`.
+pub fn build(ds: &Dataset, kind: Kind, pattern: Option<&str>) -> Result<Index, StoreError> {
+    let mut columns = Vec::new();
+    for g in &ds.manifest.groups {
+        for l in &g.images {
+            columns.push(Column {
+                group: g.name.clone(),
+                image: l.image.clone(),
+                label: l.label.clone(),
+            });
+        }
+    }
+    let names: Vec<String> = crate::suggest::all_names(ds, kind)?
+        .into_iter()
+        .filter(|n| pattern.is_none_or(|p| matches(p, n)))
+        .collect();
+    let mut rows = Vec::with_capacity(names.len());
+    for name in names {
+        let mut look = Lookup::new(ds, kind, &name);
+        let mut cells = Vec::with_capacity(columns.len());
+        for g in &ds.manifest.groups {
+            let mut changed = false;
+            let mut prev: Option<&str> = g.reference.as_ref().map(|r| r.image.as_str());
+            for l in &g.images {
+                let cell = if !ds.has_kind(&l.image, kind) {
+                    UNKNOWN.to_string()
+                } else if look.get(&l.image)?.is_none() {
+                    ABSENT.to_string()
+                } else {
+                    let now_changed = match prev {
+                        Some(p) => look.changes(p, &l.image)?.is_some_and(|c| !c.is_empty()),
+                        None => false,
+                    };
+                    match g.pairs {
+                        Pairing::Consecutive => changed |= now_changed,
+                        Pairing::Reference => changed = now_changed,
+                    }
+                    if changed {
+                        CHANGED.to_string()
+                    } else {
+                        String::new()
+                    }
+                };
+                cells.push(cell);
+                if g.pairs == Pairing::Consecutive {
+                    prev = Some(&l.image);
+                }
+            }
+        }
+        rows.push(Row { name, cells });
+    }
+    Ok(Index {
+        kind: kind.as_str(),
+        columns,
+        rows,
+    })
+}
+
+/// The index as a Markdown page.
+pub fn markdown(ix: &Index) -> String {
+    let kind = Kind::parse(ix.kind).unwrap_or(Kind::Struct);
+    let mut o = format!("# {} index\n\n", kind.title());
+    o.push_str("∅ Absent, Δ Changed, ? no types for this image\n\n| name |");
+    for c in &ix.columns {
+        let _ = write!(o, " {} {} |", c.group, c.label);
+    }
+    o.push_str("\n|---|");
+    for _ in &ix.columns {
+        o.push_str(":-:|");
+    }
+    o.push('\n');
+    for r in &ix.rows {
+        let _ = write!(o, "| `{}` |", r.name);
+        for c in &r.cells {
+            let _ = write!(o, " {c} |");
+        }
+        o.push('\n');
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn globs() {
+        use super::matches;
+        assert!(matches("task_*", "task_struct"));
+        assert!(matches("*_struct", "task_struct"));
+        assert!(matches("t?sk*", "task_struct"));
+        assert!(!matches("task_?", "task_struct"));
+        assert!(matches("sock", "inet_sock"));
+        assert!(!matches("x*", "task"));
+    }
+}

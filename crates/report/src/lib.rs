@@ -1,0 +1,9 @@
+//! Rendering: per-dependency reports in the seed's Markdown format and as JSON, index pages.
+//! Rendering never reads kernel images: it works from a dataset's surfaces.
+
+pub mod history;
+pub mod index;
+pub mod report;
+pub mod suggest;
+
+pub use report::{Report, ReportError, build, markdown};

@@ -1,0 +1,270 @@
+//! The per-dependency report (SPEC §6): status in every image of every group, and the
+//! differences within each group's pairs. [`build`] computes it; [`markdown`] renders the
+//! seed's format byte for byte; the [`Report`] itself serialises to the JSON form
+//! (docs/report-schema.md).
+
+use std::fmt::Write as _;
+
+use depsurf_diff::Change;
+use depsurf_surface::manifest::Labelled;
+use depsurf_surface::store::StoreError;
+use depsurf_surface::{Dataset, Kind};
+use serde::Serialize;
+
+use crate::history::Lookup;
+
+/// JSON schema version of [`Report`].
+pub const REPORT_SCHEMA: u32 = 1;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    /// `struct`, `union`, `field`, `enum`, `func`, `lsm`, `kfunc`, `config`.
+    pub kind: &'static str,
+    pub name: String,
+    pub groups: Vec<GroupReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupReport {
+    pub name: String,
+    pub status: Vec<Status>,
+    /// `None` when no pair of the group has the item on either side (the group is left out
+    /// of the Differences section).
+    pub differences: Option<Vec<PairReport>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    Present,
+    Absent,
+    /// The image's inputs could not tell (no BTF: its types are not extracted yet).
+    Unknown,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    pub image: String,
+    pub label: String,
+    pub presence: Presence,
+    /// Issues shown on the status line (function status: inlining, duplicates, ...).
+    pub issues: Vec<String>,
+    /// The definition as C text, when present.
+    pub definition: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PairReport {
+    pub old: Labelled,
+    pub new: Labelled,
+    /// `unchanged`, `changed`, or `absent` (missing on either side: nothing to compare).
+    pub state: &'static str,
+    pub changes: Vec<ChangeReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangeReport {
+    /// The change name of SPEC §4 (`Field added`, `Param reordered`, ...).
+    pub name: &'static str,
+    /// The item, or the old form for changes of a type or value.
+    pub code: String,
+    /// The new form, for changes of a type or value.
+    pub new: Option<String>,
+    /// `error`, `stray read`, `missing invocation`, or none.
+    pub consequence: Option<&'static str>,
+    /// The structured change.
+    pub detail: Change,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("no {kind} named {name:?} in any image of the dataset{}", suggest_text(.suggestions))]
+    NotFound {
+        kind: &'static str,
+        name: String,
+        suggestions: Vec<String>,
+    },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+fn suggest_text(s: &[String]) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", s.join(", "))
+    }
+}
+
+fn change_report(c: Change) -> ChangeReport {
+    let (code, new) = c.parts();
+    ChangeReport {
+        name: c.name(),
+        code,
+        new,
+        consequence: match c.consequence() {
+            depsurf_diff::Consequence::Error => Some("error"),
+            depsurf_diff::Consequence::StrayRead => Some("stray read"),
+            depsurf_diff::Consequence::MissingInvocation => Some("missing invocation"),
+            depsurf_diff::Consequence::None => None,
+        },
+        detail: c,
+    }
+}
+
+/// Builds the report of `kind` `name` over every group of the dataset.
+pub fn build(ds: &Dataset, kind: Kind, name: &str) -> Result<Report, ReportError> {
+    let mut look = Lookup::new(ds, kind, name);
+    let mut found = false;
+    let mut groups = Vec::new();
+    for g in &ds.manifest.groups {
+        let mut status = Vec::new();
+        for l in &g.images {
+            let def = look.get(&l.image)?;
+            let presence = if !ds.has_kind(&l.image, kind) {
+                Presence::Unknown
+            } else if def.is_some() {
+                Presence::Present
+            } else {
+                Presence::Absent
+            };
+            found |= def.is_some();
+            status.push(Status {
+                image: l.image.clone(),
+                label: l.label.clone(),
+                presence,
+                issues: Vec::new(),
+                definition: def.map(|d| d.text(kind, look.name())),
+            });
+        }
+        let mut any = false;
+        let mut pairs = Vec::new();
+        for (a, b) in g.pairs() {
+            let (ha, hb) = (look.get(&a.image)?.is_some(), look.get(&b.image)?.is_some());
+            any |= ha || hb;
+            found |= ha || hb;
+            let (state, changes) = match look.changes(&a.image, &b.image)? {
+                None => ("absent", Vec::new()),
+                Some(c) if c.is_empty() => ("unchanged", Vec::new()),
+                Some(c) => ("changed", c.into_iter().map(change_report).collect()),
+            };
+            pairs.push(PairReport {
+                old: a.clone(),
+                new: b.clone(),
+                state,
+                changes,
+            });
+        }
+        groups.push(GroupReport {
+            name: g.name.clone(),
+            status,
+            differences: any.then_some(pairs),
+        });
+    }
+    if !found && !present_anywhere(ds, kind, look.name())? {
+        return Err(ReportError::NotFound {
+            kind: kind.as_str(),
+            name: name.to_string(),
+            suggestions: crate::suggest::suggest(ds, kind, name)?,
+        });
+    }
+    Ok(Report {
+        schema: REPORT_SCHEMA,
+        kind: kind.as_str(),
+        name: look.name().to_string(),
+        groups,
+    })
+}
+
+/// Whether any image (in a group or not) has the item.
+fn present_anywhere(ds: &Dataset, kind: Kind, name: &str) -> Result<bool, StoreError> {
+    let mut look = Lookup::new(ds, kind, name);
+    for img in ds.images() {
+        if look.get(&img.id)?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The report in the seed's Markdown format.
+pub fn markdown(r: &Report) -> String {
+    let kind = Kind::parse(r.kind).unwrap_or(Kind::Struct);
+    let shown_name = match kind {
+        Kind::Config => format!("CONFIG_{}", r.name),
+        _ => r.name.clone(),
+    };
+    let lang = if kind == Kind::Config { "text" } else { "c" };
+    let mut o = String::new();
+    let _ = writeln!(o, "# {}: <code>{}</code>", kind.title(), shown_name);
+    o.push_str("\n## Status\n");
+    for g in &r.groups {
+        let _ = writeln!(o, "<b>{}</b>\n<ul>", g.name);
+        for s in &g.status {
+            o.push_str("<li>\n");
+            match (&s.presence, &s.definition) {
+                (Presence::Present, Some(def)) => {
+                    let verdict = if s.issues.is_empty() {
+                        "✅".to_string()
+                    } else {
+                        format!("{} ⚠️", s.issues.join(", "))
+                    };
+                    let _ = writeln!(
+                        o,
+                        "<details>\n<summary>In <code>{}</code>: {verdict}</summary>\n\n```{lang}\n{def}\n```\n</details>",
+                        s.label
+                    );
+                }
+                (Presence::Unknown, _) => {
+                    let _ = writeln!(
+                        o,
+                        "In <code>{}</code>: Unknown (no types extracted for this image) ❔",
+                        s.label
+                    );
+                }
+                _ => {
+                    let _ = writeln!(o, "In <code>{}</code>: Absent ⚠️", s.label);
+                }
+            }
+            o.push_str("</li>\n");
+        }
+        o.push_str("</ul>\n");
+    }
+    o.push_str("\n## Differences\n");
+    for g in &r.groups {
+        let Some(pairs) = &g.differences else {
+            continue;
+        };
+        let _ = writeln!(o, "<b>{}</b>\n<ul>", g.name);
+        for p in pairs {
+            match p.state {
+                "unchanged" => {
+                    let _ = writeln!(
+                        o,
+                        "<li>\nNo changes between <code>{}</code> and <code>{}</code> ✅\n</li>",
+                        p.old.label, p.new.label
+                    );
+                }
+                "changed" => {
+                    let _ = writeln!(
+                        o,
+                        "<li>\n<details>\n<summary>Changed between <code>{}</code> and <code>{}</code> ⚠️</summary>\n<ul>",
+                        p.old.label, p.new.label
+                    );
+                    for c in &p.changes {
+                        let _ = write!(o, "<li>\n<b>{}. </b>\n<code>{}</code>", c.name, c.code);
+                        if let Some(n) = &c.new {
+                            let _ = write!(o, " ➡️ <code>{n}</code>");
+                        }
+                        o.push_str("\n</li>\n");
+                    }
+                    o.push_str("</ul>\n</details>\n</li>\n");
+                }
+                _ => {}
+            }
+        }
+        o.push_str("</ul>\n");
+    }
+    o
+}
