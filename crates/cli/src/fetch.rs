@@ -80,58 +80,103 @@ fn host_arch() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Asks apt-cache about `package` (optionally `package:arch`).
-fn resolve(package: &str, arch: Option<&str>) -> Result<Option<Candidate>> {
-    let spec = match arch {
-        Some(a) => format!("{package}:{a}"),
-        None => package.to_string(),
-    };
-    let out = Command::new("apt-cache")
-        .args(["show", "--no-all-versions", &spec])
-        .stderr(Stdio::null())
-        .output()
-        .map_err(|e| anyhow::anyhow!("cannot run apt-cache ({e}); `depsurf fetch` needs apt"))?;
-    if !out.status.success() {
-        return Ok(None);
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut c = Candidate {
-        package: String::new(),
-        version: String::new(),
-        arch: String::new(),
-        size: 0,
-    };
-    for line in text.lines() {
-        if line.is_empty() && !c.package.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(": ") {
-            match k {
-                "Package" => c.package = v.trim().to_string(),
-                "Version" => c.version = v.trim().to_string(),
-                "Architecture" => c.arch = v.trim().to_string(),
-                "Size" => c.size = v.trim().parse().unwrap_or(0),
-                _ => {}
-            }
-        }
-    }
-    if c.package.is_empty() || c.version.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(c))
+/// What apt knows, asked in one `apt-cache show` for many packages: each call re-reads the
+/// package indexes, which takes seconds when apt's binary cache is off.
+#[derive(Default)]
+struct AptKnows {
+    found: Vec<Candidate>,
 }
 
-/// The packages that make up `name`: a package name stands for itself; a release expands to
-/// its debug and/or image packages, named as its distribution names them.
-fn expand(name: &str, what: What) -> Result<Vec<Candidate>> {
+impl AptKnows {
+    /// Asks about every `package` or `package:arch` in `specs`.
+    fn ask(specs: &[String]) -> Result<AptKnows> {
+        if specs.is_empty() {
+            return Ok(AptKnows::default());
+        }
+        let out = Command::new("apt-cache")
+            .args(["show", "--no-all-versions"])
+            .args(specs)
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|e| {
+                anyhow::anyhow!("cannot run apt-cache ({e}); `depsurf fetch` needs apt")
+            })?;
+        // apt-cache exits non-zero when none is known; the known ones are printed anyway.
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut found = Vec::new();
+        for stanza in text.split("\n\n") {
+            let mut c = Candidate {
+                package: String::new(),
+                version: String::new(),
+                arch: String::new(),
+                size: 0,
+            };
+            for line in stanza.lines() {
+                if let Some((k, v)) = line.split_once(": ") {
+                    match k {
+                        "Package" => c.package = v.trim().to_string(),
+                        "Version" => c.version = v.trim().to_string(),
+                        "Architecture" => c.arch = v.trim().to_string(),
+                        "Size" => c.size = v.trim().parse().unwrap_or(0),
+                        _ => {}
+                    }
+                }
+            }
+            if !c.package.is_empty() && !c.version.is_empty() {
+                found.push(c);
+            }
+        }
+        Ok(AptKnows { found })
+    }
+
+    /// The package, for architecture `arch` when given (else the first known).
+    fn get(&self, package: &str, arch: Option<&str>) -> Option<Candidate> {
+        self.found
+            .iter()
+            .find(|c| c.package == package && arch.is_none_or(|a| c.arch == a || c.arch == "all"))
+            .cloned()
+    }
+}
+
+/// Every package name a release might expand to, for asking apt once.
+fn candidate_names(r: &str, ubuntu: bool) -> Vec<String> {
+    if ubuntu {
+        vec![
+            format!("linux-image-unsigned-{r}-dbgsym"),
+            format!("linux-image-{r}-dbgsym"),
+            format!("linux-binary-{r}"),
+            format!("linux-base-{r}"),
+            format!("linux-image-unsigned-{r}"),
+            format!("linux-image-{r}"),
+            format!("linux-modules-{r}"),
+        ]
+    } else {
+        vec![
+            format!("linux-image-{r}-dbg"),
+            format!("linux-binary-{r}"),
+            format!("linux-base-{r}"),
+            format!("linux-image-{r}-unsigned"),
+            format!("linux-image-{r}"),
+        ]
+    }
+}
+
+/// A name given on the command line, as what to ask apt about.
+struct Request {
+    name: String,
+    /// `Some` for a release: its parse; `None` for a package name.
+    release: Option<depsurf_image::identity::Release>,
+    /// The architecture to ask for explicitly (foreign to this machine).
+    arch: Option<String>,
+}
+
+fn request(name: &str, host: Option<&str>) -> Result<Request> {
     if name.starts_with("linux-") {
-        return match resolve(name, None)? {
-            Some(c) => Ok(vec![c]),
-            None => bail!(
-                "{name}: no such package in your apt sources (see docs/fetch.md to add suites \
-                 and architectures)"
-            ),
-        };
+        return Ok(Request {
+            name: name.to_string(),
+            release: None,
+            arch: None,
+        });
     }
     let Some(rel) = parse_release(name) else {
         bail!(
@@ -139,18 +184,44 @@ fn expand(name: &str, what: What) -> Result<Vec<Candidate>> {
              (6.1.0-47-amd64, 6.12.117+deb13-arm64, 5.4.0-26-generic)"
         );
     };
-    let arch = rel.arch.map(str::to_string);
-    let host = host_arch();
     // Ask for foreign architectures explicitly; apt needs them enabled.
-    let arch_q = arch.as_deref().filter(|a| host.as_deref() != Some(*a));
-    let first = |names: &[String]| -> Result<Option<Candidate>> {
-        for n in names {
-            if let Some(c) = resolve(n, arch_q)? {
-                return Ok(Some(c));
-            }
-        }
-        Ok(None)
+    let arch = rel.arch.filter(|a| host != Some(*a)).map(str::to_string);
+    Ok(Request {
+        name: name.to_string(),
+        release: Some(rel),
+        arch,
+    })
+}
+
+fn specs(req: &Request) -> Vec<String> {
+    let names = match &req.release {
+        None => vec![req.name.clone()],
+        Some(rel) => candidate_names(&rel.release, rel.distro == Some("Ubuntu")),
     };
+    names
+        .into_iter()
+        .map(|n| match &req.arch {
+            Some(a) => format!("{n}:{a}"),
+            None => n,
+        })
+        .collect()
+}
+
+/// The packages that make up a request: a package name stands for itself; a release
+/// expands to its debug and/or image packages, named as its distribution names them.
+fn expand(req: &Request, what: What, apt: &AptKnows) -> Result<Vec<Candidate>> {
+    let name = &req.name;
+    let Some(rel) = &req.release else {
+        return match apt.get(name, None) {
+            Some(c) => Ok(vec![c]),
+            None => bail!(
+                "{name}: no such package in your apt sources (see docs/fetch.md to add suites \
+                 and architectures)"
+            ),
+        };
+    };
+    let arch_q = req.arch.as_deref();
+    let first = |names: &[String]| names.iter().find_map(|n| apt.get(n, arch_q.or(rel.arch)));
     let r = &rel.release;
     let ubuntu = rel.distro == Some("Ubuntu");
     let mut out = Vec::new();
@@ -164,16 +235,16 @@ fn expand(name: &str, what: What) -> Result<Vec<Candidate>> {
         } else {
             vec![format!("linux-image-{r}-dbg")]
         };
-        match first(&names)? {
+        match first(&names) {
             Some(c) => out.push(c),
             None => missing.push(names.join(" or ")),
         }
     }
     if matches!(what, What::Image | What::All) {
-        if let Some(bin) = first(&[format!("linux-binary-{r}")])? {
+        if let Some(bin) = first(&[format!("linux-binary-{r}")]) {
             // Debian 14 splits the image: the kernel in linux-binary, config in linux-base.
             out.push(bin);
-            if let Some(base) = first(&[format!("linux-base-{r}")])? {
+            if let Some(base) = first(&[format!("linux-base-{r}")]) {
                 out.push(base);
             }
         } else {
@@ -188,11 +259,11 @@ fn expand(name: &str, what: What) -> Result<Vec<Candidate>> {
                     format!("linux-image-{r}"),
                 ]
             };
-            match first(&names)? {
+            match first(&names) {
                 Some(c) => out.push(c),
                 None => missing.push(names.join(" or ")),
             }
-            if ubuntu && let Some(m) = first(&[format!("linux-modules-{r}")])? {
+            if ubuntu && let Some(m) = first(&[format!("linux-modules-{r}")]) {
                 out.push(m);
             }
         }
@@ -298,9 +369,17 @@ fn download(c: &Candidate, cache: &Path, quiet: bool) -> Result<PathBuf> {
 
 pub fn run(args: &FetchArgs, quiet: bool) -> Result<ExitCode> {
     let cache = args.cache.clone().unwrap_or_else(default_cache);
+    let host = host_arch();
+    let requests: Vec<Request> = args
+        .names
+        .iter()
+        .map(|n| request(n, host.as_deref()))
+        .collect::<Result<_>>()?;
+    let all_specs: Vec<String> = requests.iter().flat_map(specs).collect();
+    let apt = AptKnows::ask(&all_specs)?;
     let mut plan = Vec::new();
-    for name in &args.names {
-        for c in expand(name, args.what)? {
+    for req in &requests {
+        for c in expand(req, args.what, &apt)? {
             if !plan.contains(&c) {
                 plan.push(c);
             }

@@ -1,9 +1,11 @@
 //! `depsurf`: the command line.
 
+mod dataset_cmd;
 mod fetch;
 mod inspect;
 mod output;
 mod progress;
+mod report_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +37,18 @@ enum Cmd {
     Btf(BtfCmd),
     /// Download Debian/Ubuntu kernel packages with apt-get into a cache.
     Fetch(fetch::FetchArgs),
+    /// Extract the surfaces of kernel images into a dataset.
+    Extract(dataset_cmd::ExtractArgs),
+    /// The report of one dependency across a dataset's images (seed format, or JSON).
+    Report(report_cmd::ReportArgs),
+    /// List the dependencies of a kind, or print the kind's index page.
+    List(report_cmd::ListArgs),
+    /// Show a dataset: images, provenance, groups.
+    Dataset(dataset_cmd::ShowArgs),
+    /// Write a dataset in the research system's layout.
+    Export(dataset_cmd::ExportArgs),
+    /// Read a dataset in the research system's layout into a depsurf dataset.
+    Import(dataset_cmd::ImportArgs),
 }
 
 #[derive(Subcommand)]
@@ -81,6 +95,12 @@ fn main() -> ExitCode {
         Cmd::Btf(BtfCmd::Dump(a)) => inspect::btf_dump(&a.input, cli.quiet),
         Cmd::Btf(BtfCmd::Extract(a)) => inspect::btf_extract(&a.input, &a.output, cli.quiet),
         Cmd::Fetch(a) => fetch::run(&a, cli.quiet),
+        Cmd::Extract(a) => dataset_cmd::extract(&a, cli.quiet),
+        Cmd::Report(a) => report_cmd::report(&a),
+        Cmd::List(a) => report_cmd::list(&a),
+        Cmd::Dataset(a) => dataset_cmd::show(&a),
+        Cmd::Export(a) => dataset_cmd::export(&a, cli.quiet),
+        Cmd::Import(a) => dataset_cmd::import(&a, cli.quiet),
     };
     match result {
         Ok(code) => code,

@@ -21,7 +21,7 @@ pub fn count(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -29,23 +29,11 @@ pub fn count(n: u64) -> String {
     out
 }
 
-/// Writes `data` to `path` through a temporary file in the same directory, so the path
-/// holds either its old content or all of the new, never a part.
+/// Writes `data` to `path` atomically (see `depsurf_image::atomic`).
 pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> anyhow::Result<()> {
     use anyhow::Context;
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(data)
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("writing {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("renaming into {}", path.display()))?;
-    Ok(())
+    depsurf_image::atomic::write_atomic(path, data)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

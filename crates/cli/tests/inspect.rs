@@ -79,3 +79,17 @@ fn extract_writes_the_blob_bpftool_reads() {
     assert_eq!(data.len(), 4_350_808);
     assert_eq!(&data[..2], &[0x9f, 0xeb]);
 }
+
+#[test]
+fn reads_from_a_pipe() {
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c").arg(format!(
+        "cat '{}' | '{}' -q inspect --json /dev/stdin",
+        fixture("btf/nf_conntrack-6.1.0-47-amd64.ko.xz").display(),
+        env!("CARGO_BIN_EXE_depsurf")
+    ));
+    let o = run_with_timeout(c, 60);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["module"]["name"], "nf_conntrack");
+}

@@ -1,0 +1,106 @@
+//! `depsurf report` and `depsurf list`.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow};
+use clap::{Args, ValueEnum};
+use depsurf_surface::Kind;
+
+use crate::dataset_cmd::DatasetArg;
+use crate::inspect::emit;
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    Kind::parse(s).ok_or_else(|| {
+        format!(
+            "unknown kind {s:?}; one of: {}",
+            Kind::ALL.map(Kind::as_str).join(", ")
+        )
+    })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// The seed's Markdown format.
+    Md,
+    /// JSON (docs/report-schema.md).
+    Json,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// struct, union, field, enum, func, lsm, kfunc, config.
+    #[arg(value_parser = parse_kind)]
+    pub kind: Kind,
+    /// The dependency: `task_struct`, `task_struct::__state`, `vfs_read`, `CONFIG_BPF`.
+    pub name: String,
+    #[command(flatten)]
+    pub dataset: DatasetArg,
+    #[arg(long, short, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+}
+
+pub fn report(args: &ReportArgs) -> Result<ExitCode> {
+    let ds = args.dataset.load()?;
+    let r = depsurf_report::build(&ds, args.kind, &args.name).map_err(|e| anyhow!(e))?;
+    let text = match args.format {
+        ReportFormat::Md => depsurf_report::markdown(&r),
+        ReportFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&r)?;
+            s.push('\n');
+            s
+        }
+    };
+    emit(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Names, one per line.
+    Text,
+    /// The index page: a table with one column per image and status symbols.
+    Md,
+    Json,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    #[arg(value_parser = parse_kind)]
+    pub kind: Kind,
+    /// A glob (`task_*`) or a substring to match names against.
+    pub pattern: Option<String>,
+    #[command(flatten)]
+    pub dataset: DatasetArg,
+    #[arg(long, short, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+pub fn list(args: &ListArgs) -> Result<ExitCode> {
+    let ds = args.dataset.load()?;
+    let text = match args.format {
+        ListFormat::Text => {
+            let names = depsurf_report::suggest::all_names(&ds, args.kind)?;
+            names
+                .into_iter()
+                .filter(|n| {
+                    args.pattern
+                        .as_deref()
+                        .is_none_or(|p| depsurf_report::index::matches(p, n))
+                })
+                .map(|n| n + "\n")
+                .collect()
+        }
+        ListFormat::Md => {
+            let ix = depsurf_report::index::build(&ds, args.kind, args.pattern.as_deref())?;
+            depsurf_report::index::markdown(&ix)
+        }
+        ListFormat::Json => {
+            let ix = depsurf_report::index::build(&ds, args.kind, args.pattern.as_deref())?;
+            let mut s = serde_json::to_string_pretty(&ix)?;
+            s.push('\n');
+            s
+        }
+    };
+    emit(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
