@@ -59,6 +59,15 @@ pub trait Selector {
     }
 }
 
+/// Keeps every member (for tools that list or test archives).
+pub struct KeepAll;
+
+impl Selector for KeepAll {
+    fn wants(&mut self, _: &str) -> bool {
+        true
+    }
+}
+
 /// Where to put large members.
 #[derive(Clone, Debug, Default)]
 pub struct Scratch {
@@ -336,12 +345,7 @@ pub(crate) mod tests {
         out
     }
 
-    struct All;
-    impl Selector for All {
-        fn wants(&mut self, _: &str) -> bool {
-            true
-        }
-    }
+    use super::KeepAll as All;
 
     #[test]
     fn reads_a_deb() {

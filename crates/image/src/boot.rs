@@ -233,13 +233,7 @@ fn unpack_by_search(b: &Bytes, format: Format) -> Result<BootImage, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    }
+    use crate::decompress::gzip;
 
     fn kernel_bytes() -> Vec<u8> {
         let mut k = vec![0x11u8; 70_000];

@@ -106,6 +106,16 @@ impl Kind {
         Kind::Config,
     ];
 
+    /// Kinds that come from an image's types (BTF, or DWARF).
+    pub const TYPES: [Kind; 6] = [
+        Kind::Struct,
+        Kind::Union,
+        Kind::Enum,
+        Kind::Func,
+        Kind::Lsm,
+        Kind::Kfunc,
+    ];
+
     /// Kinds that are stored (fields are derived from structs and unions).
     pub const STORED: [Kind; 7] = [
         Kind::Struct,

@@ -77,16 +77,6 @@ pub enum ExtractError {
     Image(String, depsurf_image::Problem),
 }
 
-/// The kinds that come from types (BTF today, DWARF later).
-const TYPE_KINDS: [Kind; 6] = [
-    Kind::Struct,
-    Kind::Union,
-    Kind::Enum,
-    Kind::Func,
-    Kind::Lsm,
-    Kind::Kfunc,
-];
-
 /// An origin (`/path/to/pkg.deb: member`) without the directories of the machine that read
 /// it, for manifests that travel.
 fn short(origin: &str) -> String {
@@ -110,7 +100,7 @@ pub fn extract(img: &KernelImage) -> Result<(ImageMeta, Surface), ExtractError> 
         s.config = c.value.set.clone();
     }
     let Some(blob) = &img.btf else {
-        meta.missing = TYPE_KINDS.to_vec();
+        meta.missing = Kind::TYPES.to_vec();
         meta.pending = Some(format!(
             "no BTF in {}; types from its DWARF are not extracted yet",
             img.name()
