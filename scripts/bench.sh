@@ -7,7 +7,8 @@
 #    work (parse, validate, print every type), in the same run; the ratio is bpftool/depsurf.
 # 2. `depsurf inspect` of a debug vmlinux (Debian's 6.1.0-47-amd64 is 630 MB); target < 1 s.
 #    Give it with --vmlinux (unpack linux-image-6.1.0-47-amd64-dbg, or `depsurf fetch` it).
-# Parse-only numbers come from `cargo bench -p depsurf-btf`.
+# Parse-only numbers come from `cargo bench -p depsurf-btf`; extraction, store encoding and
+# report rendering from `cargo bench -p depsurf-surface` and `cargo bench -p depsurf-report`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vmlinux=
@@ -34,6 +35,14 @@ d, b = r[0]["mean"], r[1]["mean"]
 print(f"| BTF dump of {sys.argv[2]} | {d*1000:.1f} ms | bpftool {b*1000:.1f} ms | {b/d:.1f}x |")
 PY
 done
+# Reports from the bundled dataset, as a user runs them (process start, embedded dataset).
+run "$work/r.json" "$bin -q report struct task_struct" "$bin -q report func vfs_read --format json"
+python3 - "$work/r.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+print(f"| depsurf report struct task_struct (bundled dataset, whole process) | {r[0]['mean']*1000:.1f} ms | | target < 100 ms |")
+print(f"| depsurf report func vfs_read --format json | {r[1]['mean']*1000:.1f} ms | | |")
+PY
 if [[ -n $vmlinux ]]; then
   run "$work/i.json" "$bin -q inspect $vmlinux" "$bin -q inspect --json $vmlinux"
   size=$(stat -c %s "$vmlinux")
