@@ -212,3 +212,59 @@ fn export_and_import_round_trip() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("already exists"));
 }
+
+#[test]
+fn edited_groups_survive_extract() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dir.path().join("ds");
+    run_ok(&[
+        os("extract"),
+        fixture("btf/6.1.0-47-amd64.btf.xz").as_os_str(),
+        os("-d"),
+        ds.as_os_str(),
+    ]);
+    let m = ds.join("manifest.toml");
+    let text = std::fs::read_to_string(&m).unwrap();
+    assert!(text.contains("infer_groups = true"));
+    let edited = text
+        .replace("infer_groups = true", "infer_groups = false")
+        .replace("label = \"6.1\"", "label = \"bookworm\"");
+    std::fs::write(&m, edited).unwrap();
+    run_ok(&[
+        os("extract"),
+        fixture("btf/7.2.13+deb14-amd64.btf.xz").as_os_str(),
+        os("-d"),
+        ds.as_os_str(),
+    ]);
+    let after = std::fs::read_to_string(&m).unwrap();
+    assert!(after.contains("label = \"bookworm\""), "{after}");
+    assert!(after.contains("id = \"7.2.13+deb14-amd64\""));
+    let report = run_ok(&[
+        os("report"),
+        os("struct"),
+        os("task_struct"),
+        os("-d"),
+        ds.as_os_str(),
+    ]);
+    assert!(report.contains("In <code>bookworm</code>: ✅"));
+    // With inference back on, the new image joins Regular.
+    std::fs::write(
+        &m,
+        after.replace("infer_groups = false", "infer_groups = true"),
+    )
+    .unwrap();
+    run_ok(&[
+        os("extract"),
+        fixture("btf/7.2.13+deb14-amd64.btf.xz").as_os_str(),
+        os("-d"),
+        ds.as_os_str(),
+    ]);
+    let report = run_ok(&[
+        os("report"),
+        os("struct"),
+        os("task_struct"),
+        os("-d"),
+        ds.as_os_str(),
+    ]);
+    assert!(report.contains("Changed between <code>6.1</code> and <code>7.2</code>"));
+}
