@@ -80,6 +80,187 @@ pub struct Enum {
     pub values: Vec<(String, i64)>,
 }
 
+/// How the functions of one name collide (SPEC §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Collision {
+    UniqueGlobal,
+    UniqueStatic,
+    /// Several static definitions at one declaration location (a header function).
+    StaticDuplication,
+    StaticStaticCollision,
+    StaticGlobalCollision,
+}
+
+impl Collision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Collision::UniqueGlobal => "Unique Global",
+            Collision::UniqueStatic => "Unique Static",
+            Collision::StaticDuplication => "Static Duplication",
+            Collision::StaticStaticCollision => "Static-Static Collision",
+            Collision::StaticGlobalCollision => "Static-Global Collision",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Collision> {
+        [
+            Collision::UniqueGlobal,
+            Collision::UniqueStatic,
+            Collision::StaticDuplication,
+            Collision::StaticStaticCollision,
+            Collision::StaticGlobalCollision,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+}
+
+/// Whether a function survives as a callable symbol (SPEC §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum InlineType {
+    /// A symbol, and no entry inlined anywhere.
+    No,
+    /// No symbol at all: the function exists only inlined.
+    Full,
+    /// A symbol, and some entry inlined somewhere.
+    Selective,
+}
+
+impl InlineType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InlineType::No => "No",
+            InlineType::Full => "Full",
+            InlineType::Selective => "Selective",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InlineType> {
+        [InlineType::No, InlineType::Full, InlineType::Selective]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// The DWARF inline attribute of an entry (`DW_AT_inline`), or its absence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum InlineAttr {
+    NotDeclaredNotInlined,
+    NotDeclaredInlined,
+    DeclaredNotInlined,
+    DeclaredInlined,
+    /// No `DW_AT_inline`: the compiler said nothing.
+    SeenUnknown,
+}
+
+impl InlineAttr {
+    pub fn from_dwarf(v: Option<u64>) -> InlineAttr {
+        match v {
+            Some(0) => InlineAttr::NotDeclaredNotInlined,
+            Some(1) => InlineAttr::NotDeclaredInlined,
+            Some(2) => InlineAttr::DeclaredNotInlined,
+            Some(3) => InlineAttr::DeclaredInlined,
+            _ => InlineAttr::SeenUnknown,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InlineAttr::NotDeclaredNotInlined => "not declared, not inlined",
+            InlineAttr::NotDeclaredInlined => "not declared, inlined",
+            InlineAttr::DeclaredNotInlined => "declared, not inlined",
+            InlineAttr::DeclaredInlined => "declared, inlined",
+            InlineAttr::SeenUnknown => "seen, unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InlineAttr> {
+        [
+            InlineAttr::NotDeclaredNotInlined,
+            InlineAttr::NotDeclaredInlined,
+            InlineAttr::DeclaredNotInlined,
+            InlineAttr::DeclaredInlined,
+            InlineAttr::SeenUnknown,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+}
+
+/// Callers of an entry: their names, or only how many when a dataset keeps counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Callers {
+    pub count: u32,
+    /// The callers' names, sorted; empty when only the count was kept.
+    pub names: Vec<String>,
+}
+
+/// One definition of a function (SPEC §3 "Function status"): an external definition, or a
+/// static one per (declaration location, compile unit).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FuncEntry {
+    /// Address of the out-of-line instance; 0 when there is none.
+    pub addr: u64,
+    pub external: bool,
+    /// Declaration `file:line`, relative to the kernel source tree.
+    pub loc: String,
+    /// The compile unit, relative to the kernel source tree.
+    pub file: String,
+    pub inline: InlineAttr,
+    /// Functions that inlined this one.
+    pub caller_inline: Callers,
+    /// Functions that call it.
+    pub caller_func: Callers,
+}
+
+/// A function symbol of `.symtab` (`foo`, `foo.isra.0`, `foo.cold`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FuncSymbol {
+    pub addr: u64,
+    pub name: String,
+    pub section: String,
+    /// `LOCAL`, `GLOBAL`, `WEAK`.
+    pub bind: String,
+    pub size: u64,
+}
+
+/// Everything known about the functions of one name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FuncStatus {
+    pub collision: Collision,
+    pub inline: InlineType,
+    pub entries: Vec<FuncEntry>,
+    pub symbols: Vec<FuncSymbol>,
+}
+
+impl FuncStatus {
+    /// Some symbol carries a compiler suffix (`.isra.0`, `.constprop.0`, `.part.0`, `.cold`).
+    pub fn transformed(&self) -> bool {
+        self.symbols.iter().any(|s| s.name.contains('.'))
+    }
+
+    /// The status issues of SPEC §5, in a fixed order.
+    pub fn issues(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        match self.collision {
+            Collision::StaticDuplication => v.push("Duplicate"),
+            Collision::StaticStaticCollision | Collision::StaticGlobalCollision => {
+                v.push("Collision")
+            }
+            _ => {}
+        }
+        match self.inline {
+            InlineType::Full => v.push("Full Inline"),
+            InlineType::Selective => v.push("Selective Inline"),
+            InlineType::No => {}
+        }
+        if self.transformed() {
+            v.push("Transformation");
+        }
+        v
+    }
+}
+
 /// What kind of dependency. The order is the order of listings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -183,6 +364,9 @@ pub struct Surface {
     pub kfuncs: BTreeMap<String, Proto>,
     /// Set options (without `CONFIG_`) and their values; unset options are absent.
     pub config: BTreeMap<String, String>,
+    /// Function status by name (from DWARF and the symbol table), when known.
+    #[serde(default)]
+    pub func_status: BTreeMap<String, FuncStatus>,
 }
 
 /// One item of a surface, borrowed.
