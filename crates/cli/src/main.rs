@@ -1,5 +1,6 @@
 //! `depsurf`: the command line.
 
+mod compare_cmd;
 mod dataset_cmd;
 mod fetch;
 mod inspect;
@@ -49,6 +50,8 @@ enum Cmd {
     Export(dataset_cmd::ExportArgs),
     /// Read a dataset in the research system's layout into a depsurf dataset.
     Import(dataset_cmd::ImportArgs),
+    /// Compare the types an image's BTF describes with those its DWARF describes.
+    CompareTypes(compare_cmd::CompareArgs),
 }
 
 #[derive(Subcommand)]
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
         Cmd::Dataset(a) => dataset_cmd::show(&a),
         Cmd::Export(a) => dataset_cmd::export(&a, cli.quiet),
         Cmd::Import(a) => dataset_cmd::import(&a, cli.quiet),
+        Cmd::CompareTypes(a) => compare_cmd::run(&a, cli.quiet),
     };
     match result {
         Ok(code) => code,

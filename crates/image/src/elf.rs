@@ -73,6 +73,22 @@ pub struct Symbol<'a> {
     pub size: u64,
     pub is_func: bool,
     pub is_global: bool,
+    /// `STB_LOCAL` (0), `STB_GLOBAL` (1), `STB_WEAK` (2), ...
+    pub bind: u8,
+    /// Index of the section the symbol is defined in (`st_shndx`).
+    pub shndx: u32,
+}
+
+impl Symbol<'_> {
+    pub fn bind_name(&self) -> &'static str {
+        match self.bind {
+            0 => "LOCAL",
+            1 => "GLOBAL",
+            2 => "WEAK",
+            10 => "GNU_UNIQUE",
+            _ => "OTHER",
+        }
+    }
 }
 
 fn elf_err(e: object::Error) -> Problem {
@@ -156,12 +172,33 @@ fn each_symbol<Elf: FileHeader<Endian = Endianness>>(
             size: sym.st_size(endian).into(),
             is_func: sym.st_type() == elf::STT_FUNC,
             is_global: sym.st_bind() != elf::STB_LOCAL,
+            bind: sym.st_bind().0,
+            shndx: u32::from(sym.st_shndx(endian).0),
         });
     }
     Ok(())
 }
 
+fn symbol_values<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Result<Vec<u64>, Problem> {
+    let header = Elf::parse(data).map_err(elf_err)?;
+    let endian = header.endian().map_err(elf_err)?;
+    let table = header.sections(endian, data).map_err(elf_err)?;
+    let symtab = table
+        .symbols(endian, data, elf::SHT_SYMTAB)
+        .map_err(elf_err)?;
+    Ok(symtab.iter().map(|s| s.st_value(endian).into()).collect())
+}
+
 impl ElfImage {
+    /// `st_value` of every `.symtab` entry, by symbol index (index 0 is the null symbol).
+    pub fn symbol_values(&self) -> Result<Vec<u64>, Problem> {
+        if self.is_64 {
+            symbol_values::<elf::FileHeader64<Endianness>>(&self.bytes)
+        } else {
+            symbol_values::<elf::FileHeader32<Endianness>>(&self.bytes)
+        }
+    }
+
     pub fn parse(bytes: Bytes) -> Result<ElfImage, Problem> {
         let h = match bytes.get(4) {
             Some(2) => read_headers::<elf::FileHeader64<Endianness>>(&bytes)?,

@@ -369,6 +369,30 @@ pub struct Surface {
     pub func_status: BTreeMap<String, FuncStatus>,
 }
 
+impl TypeRef {
+    /// Calls `f` on this reference and every reference inside it.
+    fn visit_mut(&mut self, f: &mut dyn FnMut(&mut TypeRef)) {
+        f(self);
+        match self {
+            TypeRef::Ptr(i) | TypeRef::Const(i) | TypeRef::Volatile(i) | TypeRef::Restrict(i) => {
+                i.visit_mut(f)
+            }
+            TypeRef::Array { elem, .. } => elem.visit_mut(f),
+            TypeRef::FuncProto(p) => p.visit_mut(f),
+            _ => {}
+        }
+    }
+}
+
+impl Proto {
+    fn visit_mut(&mut self, f: &mut dyn FnMut(&mut TypeRef)) {
+        for p in &mut self.params {
+            p.ty.visit_mut(f);
+        }
+        self.ret.visit_mut(f);
+    }
+}
+
 /// One item of a surface, borrowed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Item<'a> {
@@ -382,7 +406,47 @@ pub enum Item<'a> {
     Config(&'a str),
 }
 
+impl Enum {
+    /// The merged anonymous enum: every (name, value) once, sorted, so the order in which a
+    /// source met the anonymous enums does not matter.
+    pub fn merged_anonymous(size: u32, mut values: Vec<(String, i64)>) -> Enum {
+        values.sort();
+        values.dedup();
+        Enum { size, values }
+    }
+}
+
 impl Surface {
+    /// A forward declaration of a struct or union the image defines means that definition:
+    /// BTF deduplication resolves them, DWARF keeps them per compile unit. Normalising both
+    /// the same way makes the two sources agree.
+    pub fn resolve_forwards(&mut self) {
+        let structs: std::collections::HashSet<String> = self.structs.keys().cloned().collect();
+        let unions: std::collections::HashSet<String> = self.unions.keys().cloned().collect();
+        let mut fix = |t: &mut TypeRef| {
+            if let TypeRef::Fwd { name, union } = t {
+                if *union && unions.contains(name.as_str()) {
+                    *t = TypeRef::Union(std::mem::take(name));
+                } else if !*union && structs.contains(name.as_str()) {
+                    *t = TypeRef::Struct(std::mem::take(name));
+                }
+            }
+        };
+        for c in self.structs.values_mut().chain(self.unions.values_mut()) {
+            for m in &mut c.members {
+                m.ty.visit_mut(&mut fix);
+            }
+        }
+        for p in self
+            .funcs
+            .values_mut()
+            .chain(self.lsm_hooks.values_mut())
+            .chain(self.kfuncs.values_mut())
+        {
+            p.visit_mut(&mut fix);
+        }
+    }
+
     /// The item of `kind` named `name` (`struct::field` for fields).
     pub fn get(&self, kind: Kind, name: &str) -> Option<Item<'_>> {
         match kind {

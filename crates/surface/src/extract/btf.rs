@@ -68,10 +68,19 @@ impl<'b> Normaliser<'b> {
             // Type tags (`__user`, `__rcu`) are annotations DWARF does not carry.
             BK::TypeTag => self.type_ref_at(t.size_or_type(), depth + 1),
             BK::Array => {
+                // One dimension for all the elements, as older pahole writes multi-dimensional
+                // arrays and as DWARF types are normalised: the pahole version then makes no
+                // difference.
                 let a = t.array();
-                TypeRef::Array {
-                    nelems: a.nelems,
-                    elem: boxed(self, a.elem_type),
+                match self.type_ref_at(a.elem_type, depth + 1) {
+                    TypeRef::Array { nelems, elem } => TypeRef::Array {
+                        nelems: a.nelems.saturating_mul(nelems),
+                        elem,
+                    },
+                    elem => TypeRef::Array {
+                        nelems: a.nelems,
+                        elem: Box::new(elem),
+                    },
                 }
             }
             BK::FuncProto => TypeRef::FuncProto(Box::new(self.proto_at(&t, depth + 1))),
@@ -181,7 +190,7 @@ pub fn enum_values(t: &Type<'_>) -> Vec<(String, i64)> {
 }
 
 /// Fills `s` with the structs, unions, enums and functions of `btf` (first definition of a
-/// name wins), then LSM hooks and the kfuncs tagged `bpf_kfunc`.
+/// name wins), and the kfuncs tagged `bpf_kfunc`.
 pub fn extract_types(btf: &Btf<'_>, s: &mut Surface) {
     let mut n = Normaliser::new(btf);
     let mut anon_enum: Option<Enum> = None;
@@ -198,6 +207,9 @@ pub fn extract_types(btf: &Btf<'_>, s: &mut Surface) {
                     map.insert(t.name().to_string(), c);
                 }
             }
+            // pahole writes a declared-only enum as an enum without values: a declaration,
+            // not a definition (DWARF marks it DW_AT_declaration).
+            BK::Enum | BK::Enum64 if t.vlen() == 0 => {}
             BK::Enum | BK::Enum64 => {
                 let values = enum_values(&t);
                 let size = t.size().unwrap_or(4);
@@ -221,9 +233,11 @@ pub fn extract_types(btf: &Btf<'_>, s: &mut Surface) {
         }
     }
     if let Some(e) = anon_enum {
-        s.enums.insert("(anon)".to_string(), e);
+        s.enums.insert(
+            "(anon)".to_string(),
+            Enum::merged_anonymous(e.size, e.values),
+        );
     }
-    extract_lsm_hooks(btf, &mut n, s);
     for t in btf.types() {
         if t.kind() == BK::DeclTag
             && t.name() == "bpf_kfunc"
@@ -237,41 +251,32 @@ pub fn extract_types(btf: &Btf<'_>, s: &mut Surface) {
     }
 }
 
-fn find<'b>(btf: &'b Btf<'b>, kind: BK, name: &str) -> Option<Type<'b>> {
-    btf.types().find(|t| t.kind() == kind && t.name() == name)
-}
-
-/// Hooks are the members of `struct security_hook_heads` (or, since Linux 6.10 removed it,
-/// of `union security_list_options`); each hook's signature is `security_<hook>`'s, else the
-/// hook's own function-pointer type.
-fn extract_lsm_hooks(btf: &Btf<'_>, n: &mut Normaliser<'_>, s: &mut Surface) {
-    let options = find(btf, BK::Union, "security_list_options");
-    let heads = find(btf, BK::Struct, "security_hook_heads");
-    let Some(list) = heads.or(options) else {
-        return;
-    };
-    let own: HashMap<&str, u32> = options
-        .map(|o| o.members().map(|m| (m.name, m.type_id)).collect())
-        .unwrap_or_default();
-    for m in list.members() {
-        if m.name.is_empty() {
+/// How many different definitions each named struct, union, enum and function has in
+/// `btf`: BTF keeps every distinct definition of a name, where the surface keeps the first.
+/// Keys are (`"struct"|"union"|"enum"|"func"`, name).
+pub fn definitions_per_name(btf: &Btf<'_>) -> HashMap<(&'static str, String), usize> {
+    let mut n = Normaliser::new(btf);
+    let mut seen: HashMap<(&'static str, String), Vec<String>> = HashMap::new();
+    for t in btf.types() {
+        if t.name().is_empty() {
             continue;
         }
-        let proto = s
-            .funcs
-            .get(&format!("security_{}", m.name))
-            .cloned()
-            .or_else(|| match n.type_ref(*own.get(m.name)?) {
-                TypeRef::Ptr(inner) => match *inner {
-                    TypeRef::FuncProto(p) => Some(*p),
-                    _ => None,
-                },
-                _ => None,
-            });
-        if let Some(p) = proto {
-            s.lsm_hooks.insert(m.name.to_string(), p);
+        let (kind, def) = match t.kind() {
+            BK::Struct => ("struct", format!("{:?}", n.composite(&t))),
+            BK::Union => ("union", format!("{:?}", n.composite(&t))),
+            BK::Enum | BK::Enum64 => ("enum", format!("{:?}", enum_values(&t))),
+            BK::Func => match n.func_proto(&t) {
+                Some(p) => ("func", format!("{p:?}")),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let defs = seen.entry((kind, t.name().to_string())).or_default();
+        if !defs.contains(&def) {
+            defs.push(def);
         }
     }
+    seen.into_iter().map(|(k, v)| (k, v.len())).collect()
 }
 
 /// The function a `__BTF_ID__func__<name>__<n>` symbol lists, if it is one.
@@ -331,8 +336,8 @@ mod tests {
             s.enums["(anon)"].values,
             [
                 ("A".to_string(), 0),
-                ("NEG".to_string(), -1),
-                ("B".to_string(), -1)
+                ("B".to_string(), -1),
+                ("NEG".to_string(), -1)
             ]
         );
         assert_eq!(s.enums["named"].values, [("N".to_string(), -2)]);

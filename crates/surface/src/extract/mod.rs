@@ -6,7 +6,7 @@ pub mod btf;
 use depsurf_image::KernelImage;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Kind, Surface};
+use crate::model::{Kind, Surface, TypeRef};
 
 /// Who an image is and where its surface came from; kept in the dataset manifest.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +75,8 @@ impl ImageMeta {
 pub enum ExtractError {
     #[error("{0}: {1}")]
     Image(String, depsurf_image::Problem),
+    #[error("{0}: {1}")]
+    Dwarf(String, depsurf_dwarf::DwarfError),
 }
 
 /// An origin (`/path/to/pkg.deb: member`) without the directories of the machine that read
@@ -91,18 +93,153 @@ fn short(origin: &str) -> String {
     format!("{file}{rest}")
 }
 
+/// Where types come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TypeSource {
+    /// BTF when the image has it, else DWARF (SPEC §3).
+    #[default]
+    Auto,
+    Btf,
+    Dwarf,
+}
+
+/// How to extract.
+#[derive(Clone, Copy, Debug)]
+pub struct ExtractOptions {
+    pub types: TypeSource,
+    /// Compute function status when the image has DWARF and a symbol table.
+    pub status: bool,
+    /// Keep callers' names in function status (else only their number).
+    pub keep_callers: bool,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        ExtractOptions {
+            types: TypeSource::Auto,
+            status: true,
+            keep_callers: true,
+        }
+    }
+}
+
+/// Extracts the surface of one image with the default options.
+pub fn extract(img: &KernelImage) -> Result<(ImageMeta, Surface), ExtractError> {
+    extract_with(img, &ExtractOptions::default())
+}
+
+/// Hooks are the members of `struct security_hook_heads` (or, since Linux 6.10 removed it,
+/// of `union security_list_options`); each hook's signature is `security_<hook>`'s, else the
+/// hook's own function-pointer type.
+fn lsm_hooks(s: &mut Surface) {
+    let options = s.unions.get("security_list_options");
+    let Some(list) = s.structs.get("security_hook_heads").or(options) else {
+        return;
+    };
+    let mut hooks = std::collections::BTreeMap::new();
+    for m in &list.members {
+        if m.name.starts_with("(anon") {
+            continue;
+        }
+        let own = options
+            .and_then(|o| o.member(&m.name))
+            .and_then(|om| match &om.ty {
+                TypeRef::Ptr(inner) => match &**inner {
+                    TypeRef::FuncProto(p) => Some((**p).clone()),
+                    _ => None,
+                },
+                _ => None,
+            });
+        if let Some(p) = s
+            .funcs
+            .get(&format!("security_{}", m.name))
+            .cloned()
+            .or(own)
+        {
+            hooks.insert(m.name.clone(), p);
+        }
+    }
+    s.lsm_hooks = hooks;
+}
+
 /// Extracts the surface of one image. An image without types still yields what it has
 /// (its config), with the type kinds listed as missing.
-pub fn extract(img: &KernelImage) -> Result<(ImageMeta, Surface), ExtractError> {
+pub fn extract_with(
+    img: &KernelImage,
+    opts: &ExtractOptions,
+) -> Result<(ImageMeta, Surface), ExtractError> {
     let mut meta = ImageMeta::from_image(img);
     let mut s = Surface::default();
     if let Some(c) = &img.config {
         s.config = c.value.set.clone();
     }
-    let Some(blob) = &img.btf else {
+    let dwarf_elf = img
+        .best_elf()
+        .filter(|(_, e)| e.section(".debug_info").is_some());
+    let btf = img.btf.as_ref().filter(|_| opts.types != TypeSource::Dwarf);
+    let mut have_types = false;
+    if let Some(blob) = btf {
+        blob.with(|b| btf::extract_types(b, &mut s))
+            .map_err(|p| ExtractError::Image(blob.origin.clone(), p))?;
+        meta.sources.push(format!(
+            "types: BTF, {} of {}",
+            blob.location,
+            short(&blob.origin)
+        ));
+        have_types = true;
+    }
+    let want_dwarf_types = !have_types && opts.types != TypeSource::Btf;
+    let fill_from_dwarf = have_types && opts.types == TypeSource::Auto;
+    if let Some((origin, elf)) = dwarf_elf
+        && (opts.status || want_dwarf_types || fill_from_dwarf)
+    {
+        let a = depsurf_dwarf::analyze(
+            elf,
+            &depsurf_dwarf::Options {
+                status: opts.status,
+                types: true,
+                keep_callers: opts.keep_callers,
+            },
+        )
+        .map_err(|e| ExtractError::Dwarf(short(origin), e))?;
+        if let Some(t) = a.types {
+            if want_dwarf_types {
+                s.structs = t.structs;
+                s.unions = t.unions;
+                s.enums = t.enums;
+                s.funcs = t.funcs;
+                meta.sources
+                    .push(format!("types: DWARF of {}", short(origin)));
+                have_types = true;
+            } else if fill_from_dwarf {
+                // Functions BTF leaves out (inlined away, or left out by pahole) get their
+                // prototypes from DWARF.
+                let mut added = 0usize;
+                for (name, p) in t.funcs {
+                    if let std::collections::btree_map::Entry::Vacant(v) = s.funcs.entry(name) {
+                        v.insert(p);
+                        added += 1;
+                    }
+                }
+                meta.sources.push(format!(
+                    "prototypes of {added} functions without BTF: DWARF of {}",
+                    short(origin)
+                ));
+            }
+        }
+        if opts.status {
+            s.func_status = a.func_status;
+            meta.sources.push(format!(
+                "function status: DWARF and .symtab of {} ({} units)",
+                short(origin),
+                a.stats.units
+            ));
+        }
+    }
+    if !have_types {
         meta.missing = Kind::TYPES.to_vec();
         meta.pending = Some(format!(
-            "no BTF in {}; types from its DWARF are not extracted yet",
+            "no BTF and no DWARF in {}: its types are unknown",
             img.name()
         ));
         meta.sources.push(match &img.config {
@@ -110,14 +247,8 @@ pub fn extract(img: &KernelImage) -> Result<(ImageMeta, Surface), ExtractError> 
             None => "config: none".into(),
         });
         return Ok((meta, s));
-    };
-    blob.with(|btf| btf::extract_types(btf, &mut s))
-        .map_err(|p| ExtractError::Image(blob.origin.clone(), p))?;
-    meta.sources.push(format!(
-        "types: BTF, {} of {}",
-        blob.location,
-        short(&blob.origin)
-    ));
+    }
+    lsm_hooks(&mut s);
 
     // kfuncs listed by BTF id symbols (the decl tags of newer kernels were read above).
     let mut listed = Vec::new();
@@ -157,5 +288,6 @@ pub fn extract(img: &KernelImage) -> Result<(ImageMeta, Surface), ExtractError> 
         Some(c) => format!("config: {}", short(&c.origin)),
         None => "config: none".into(),
     });
+    s.resolve_forwards();
     Ok((meta, s))
 }
