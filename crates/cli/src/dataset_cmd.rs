@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use depsurf_image::Bytes;
 use depsurf_surface::dataset::{self, Update};
+use depsurf_surface::extract::{ExtractOptions, TypeSource};
 use depsurf_surface::{Dataset, ImageMeta, Surface, research};
 use rayon::prelude::*;
 
@@ -60,6 +61,29 @@ pub struct ExtractArgs {
     /// A name for the dataset.
     #[arg(long)]
     pub name: Option<String>,
+    /// Where types come from: BTF when the image has it, else DWARF (auto), or only one.
+    #[arg(long, value_enum, default_value_t = TypesArg::Auto)]
+    pub types: TypesArg,
+    /// Keep the names of the functions that inline or call each function, or only their
+    /// number (much smaller datasets).
+    #[arg(long, value_enum, default_value_t = CallersArg::Names)]
+    pub callers: CallersArg,
+    /// Skip function status (inlining, duplicates, transformations) even with DWARF.
+    #[arg(long)]
+    pub no_status: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TypesArg {
+    Auto,
+    Btf,
+    Dwarf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CallersArg {
+    Names,
+    Count,
 }
 
 pub fn extract(args: &ExtractArgs, quiet: bool) -> Result<ExitCode> {
@@ -76,10 +100,20 @@ pub fn extract(args: &ExtractArgs, quiet: bool) -> Result<ExitCode> {
         b
     });
     let done = AtomicUsize::new(0);
+    let opts = ExtractOptions {
+        types: match args.types {
+            TypesArg::Auto => TypeSource::Auto,
+            TypesArg::Btf => TypeSource::Btf,
+            TypesArg::Dwarf => TypeSource::Dwarf,
+        },
+        status: !args.no_status,
+        keep_callers: args.callers == CallersArg::Names,
+    };
     let results: Vec<Result<(ImageMeta, Surface)>> = images
         .par_iter()
         .map(|img| {
-            let r = depsurf_surface::extract(img).map_err(|e| anyhow::anyhow!(e));
+            let r =
+                depsurf_surface::extract::extract_with(img, &opts).map_err(|e| anyhow::anyhow!(e));
             done.fetch_add(1, Ordering::Relaxed);
             if let Some(b) = &bar {
                 b.set_position(done.load(Ordering::Relaxed) as u64);
@@ -98,12 +132,13 @@ pub fn extract(args: &ExtractArgs, quiet: bool) -> Result<ExitCode> {
         let c = s.counts();
         let _ = writeln!(
             report,
-            "{}: {} structs, {} unions, {} enums, {} functions, {} LSM hooks, {} kfuncs, {} config options{}",
+            "{}: {} structs, {} unions, {} enums, {} functions ({} with status), {} LSM hooks, {} kfuncs, {} config options{}",
             meta.id,
             c[&depsurf_surface::Kind::Struct],
             c[&depsurf_surface::Kind::Union],
             c[&depsurf_surface::Kind::Enum],
             c[&depsurf_surface::Kind::Func],
+            s.func_status.len(),
             c[&depsurf_surface::Kind::Lsm],
             c[&depsurf_surface::Kind::Kfunc],
             c[&depsurf_surface::Kind::Config],

@@ -131,6 +131,12 @@ pub fn tree_path(path: &str, comp_dir: &str) -> String {
             && let Some(rest) = norm.strip_prefix(root.as_str())
             && let Some(rest) = rest.strip_prefix('/')
         {
+            // Debian builds featuresets from a copy of the tree (debian/build/source_rt).
+            if let Some(sub) = rest.strip_prefix("debian/build/")
+                && let Some((_, inner)) = sub.split_once('/')
+            {
+                return inner.to_string();
+            }
             return rest.to_string();
         }
     }

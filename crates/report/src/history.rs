@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use depsurf_diff::Change;
+use depsurf_surface::model::FuncStatus;
 use depsurf_surface::store::StoreError;
 use depsurf_surface::{Composite, Dataset, Enum, Item, Kind, Member, Proto, ctext};
 
@@ -152,6 +153,17 @@ impl<'d> Lookup<'d> {
                 None => None,
             },
         })
+    }
+
+    /// Function status of the item in image `id` (functions only, when recorded).
+    pub fn func_status(&self, id: &str) -> Result<Option<FuncStatus>, StoreError> {
+        if self.kind != Kind::Func {
+            return Ok(None);
+        }
+        match self.ds.slot(id) {
+            Some(slot) => self.ds.store().func_status(slot, &self.name),
+            None => Ok(None),
+        }
     }
 
     /// Changes between the item in two images; `None` when absent from either side.

@@ -36,6 +36,18 @@ pub const ABSENT: &str = "∅";
 pub const CHANGED: &str = "Δ";
 pub const UNKNOWN: &str = "?";
 
+/// The index symbol of a function-status issue (SPEC §6).
+pub fn issue_symbol(issue: &str) -> &'static str {
+    match issue {
+        "Selective Inline" => "S",
+        "Full Inline" => "F",
+        "Duplicate" => "D",
+        "Collision" => "C",
+        "Transformation" => "T",
+        _ => "?",
+    }
+}
+
 /// Matches `name` against a glob (`*`, `?`), or as a substring when `pattern` has neither.
 pub fn matches(pattern: &str, name: &str) -> bool {
     if !pattern.contains(['*', '?']) {
@@ -91,9 +103,10 @@ pub fn build(ds: &Dataset, kind: Kind, pattern: Option<&str>) -> Result<Index, S
             let mut changed = false;
             let mut prev: Option<&str> = g.reference.as_ref().map(|r| r.image.as_str());
             for l in &g.images {
+                let status = look.func_status(&l.image)?;
                 let cell = if !ds.has_kind(&l.image, kind) {
                     UNKNOWN.to_string()
-                } else if look.get(&l.image)?.is_none() {
+                } else if look.get(&l.image)?.is_none() && status.is_none() {
                     ABSENT.to_string()
                 } else {
                     let now_changed = match prev {
@@ -104,11 +117,14 @@ pub fn build(ds: &Dataset, kind: Kind, pattern: Option<&str>) -> Result<Index, S
                         Pairing::Consecutive => changed |= now_changed,
                         Pairing::Reference => changed = now_changed,
                     }
+                    let mut symbols: Vec<&str> = Vec::new();
                     if changed {
-                        CHANGED.to_string()
-                    } else {
-                        String::new()
+                        symbols.push(CHANGED);
                     }
+                    if let Some(f) = &status {
+                        symbols.extend(f.issues().into_iter().map(issue_symbol));
+                    }
+                    symbols.join(" ")
                 };
                 cells.push(cell);
                 if g.pairs == Pairing::Consecutive {
@@ -129,7 +145,10 @@ pub fn build(ds: &Dataset, kind: Kind, pattern: Option<&str>) -> Result<Index, S
 pub fn markdown(ix: &Index) -> String {
     let kind = Kind::parse(ix.kind).unwrap_or(Kind::Struct);
     let mut o = format!("# {} index\n\n", kind.title());
-    o.push_str("∅ Absent, Δ Changed, ? no types for this image\n\n| name |");
+    o.push_str(
+        "∅ Absent, Δ Changed, S Selective Inline, F Full Inline, D Duplicate, C Collision, \
+         T Transformation, ? no types for this image\n\n| name |",
+    );
     for c in &ix.columns {
         let _ = write!(o, " {} {} |", c.group, c.label);
     }

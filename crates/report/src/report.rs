@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use depsurf_diff::Change;
 use depsurf_surface::manifest::Labelled;
+use depsurf_surface::model::{Callers, FuncStatus};
 use depsurf_surface::store::StoreError;
 use depsurf_surface::{Dataset, Kind};
 use serde::Serialize;
@@ -52,6 +53,10 @@ pub struct Status {
     pub issues: Vec<String>,
     /// The definition as C text, when present.
     pub definition: Option<String>,
+    /// Function status (functions of images with DWARF): collision, inlining, instances,
+    /// symbols.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<FuncStatus>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -122,20 +127,25 @@ pub fn build(ds: &Dataset, kind: Kind, name: &str) -> Result<Report, ReportError
         let mut status = Vec::new();
         for l in &g.images {
             let def = look.get(&l.image)?;
+            let function = look.func_status(&l.image)?;
             let presence = if !ds.has_kind(&l.image, kind) {
                 Presence::Unknown
-            } else if def.is_some() {
+            } else if def.is_some() || function.is_some() {
                 Presence::Present
             } else {
                 Presence::Absent
             };
-            found |= def.is_some();
+            found |= def.is_some() || function.is_some();
             status.push(Status {
                 image: l.image.clone(),
                 label: l.label.clone(),
                 presence,
-                issues: Vec::new(),
+                issues: function
+                    .as_ref()
+                    .map(|f| f.issues().into_iter().map(str::to_string).collect())
+                    .unwrap_or_default(),
                 definition: def.map(|d| d.text(kind, look.name())),
+                function,
             });
         }
         let mut any = false;
@@ -188,6 +198,86 @@ fn present_anywhere(ds: &Dataset, kind: Kind, name: &str) -> Result<bool, StoreE
     Ok(false)
 }
 
+/// How many instances and callers a function's details list before summarising.
+const LIST_MAX: usize = 10;
+
+fn names_list(c: &Callers) -> String {
+    let mut s = c
+        .names
+        .iter()
+        .take(LIST_MAX)
+        .map(|n| format!("<code>{n}</code>"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let shown = c.names.len().min(LIST_MAX) as u32;
+    if c.count > shown {
+        if shown > 0 {
+            s.push_str(&format!(" and {} more", c.count - shown));
+        }
+    }
+    s
+}
+
+/// The function-status details under a function's prototype.
+fn function_details(o: &mut String, f: &FuncStatus) {
+    let _ = writeln!(
+        o,
+        "<ul>\n<li>Collision: {}; inline: {}; transformation: {}</li>",
+        f.collision.as_str(),
+        f.inline.as_str(),
+        if f.transformed() { "yes" } else { "none" }
+    );
+    for e in f.entries.iter().take(LIST_MAX) {
+        let addr = if e.addr == 0 {
+            "no out-of-line copy".to_string()
+        } else {
+            format!("at <code>{:#x}</code>", e.addr)
+        };
+        let _ = write!(
+            o,
+            "<li>{} definition at <code>{}</code> in <code>{}</code>, {addr}, {}; inlined into {}",
+            if e.external { "Global" } else { "Static" },
+            if e.loc.is_empty() { "?" } else { &e.loc },
+            e.file,
+            e.inline.as_str(),
+            e.caller_inline.count,
+        );
+        let inl = names_list(&e.caller_inline);
+        if !inl.is_empty() {
+            let _ = write!(o, ": {inl}");
+        }
+        let _ = write!(o, "; called from {}", e.caller_func.count);
+        let calls = names_list(&e.caller_func);
+        if !calls.is_empty() {
+            let _ = write!(o, ": {calls}");
+        }
+        o.push_str("</li>\n");
+    }
+    if f.entries.len() > LIST_MAX {
+        let _ = writeln!(
+            o,
+            "<li>and {} more definitions</li>",
+            f.entries.len() - LIST_MAX
+        );
+    }
+    for y in &f.symbols {
+        let _ = writeln!(
+            o,
+            "<li>Symbol <code>{}</code> at <code>{:#x}</code>–<code>{:#x}</code> ({}, {}, {} bytes)</li>",
+            y.name,
+            y.addr,
+            y.addr.saturating_add(y.size),
+            y.section,
+            y.bind,
+            y.size
+        );
+    }
+    if f.symbols.is_empty() {
+        o.push_str("<li>No symbol: the function exists only inlined</li>\n");
+    }
+    o.push_str("</ul>\n");
+}
+
 /// The report in the seed's Markdown format.
 pub fn markdown(r: &Report) -> String {
     let kind = Kind::parse(r.kind).unwrap_or(Kind::Struct);
@@ -204,7 +294,7 @@ pub fn markdown(r: &Report) -> String {
         for s in &g.status {
             o.push_str("<li>\n");
             match (&s.presence, &s.definition) {
-                (Presence::Present, Some(def)) => {
+                (Presence::Present, def) if def.is_some() || s.function.is_some() => {
                     let verdict = if s.issues.is_empty() {
                         "✅".to_string()
                     } else {
@@ -212,9 +302,16 @@ pub fn markdown(r: &Report) -> String {
                     };
                     let _ = writeln!(
                         o,
-                        "<details>\n<summary>In <code>{}</code>: {verdict}</summary>\n\n```{lang}\n{def}\n```\n</details>",
+                        "<details>\n<summary>In <code>{}</code>: {verdict}</summary>\n",
                         s.label
                     );
+                    if let Some(def) = def {
+                        let _ = writeln!(o, "```{lang}\n{def}\n```");
+                    }
+                    if let Some(f) = &s.function {
+                        function_details(&mut o, f);
+                    }
+                    o.push_str("</details>\n");
                 }
                 (Presence::Unknown, _) => {
                     let _ = writeln!(

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! types_struct/<image>.jsonl   types_union/<image>.jsonl   types_enum/<image>.jsonl
-//! types_func/<image>.jsonl     config/<image>.config
+//! types_func/<image>.jsonl     config/<image>.config        func_groups/<image>.jsonl
 //! lsm_hooks/<image>.jsonl      kfuncs/<image>.jsonl          (depsurf's additions)
 //! depsurf-manifest.toml                                      (identities and groups)
 //! ```
@@ -17,7 +17,10 @@ use serde_json::{Value, json};
 
 use crate::extract::ImageMeta;
 use crate::manifest::Manifest;
-use crate::model::{Composite, Enum, Member, Param, Proto, Surface, TypeRef};
+use crate::model::{
+    Callers, Collision, Composite, Enum, FuncEntry, FuncStatus, FuncSymbol, InlineAttr, InlineType,
+    Member, Param, Proto, Surface, TypeRef,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResearchError {
@@ -43,11 +46,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ResearchError + '_ {
     }
 }
 
-const DIRS: [&str; 6] = [
+const DIRS: [&str; 7] = [
     "types_struct",
     "types_union",
     "types_enum",
     "types_func",
+    "func_groups",
     "lsm_hooks",
     "kfuncs",
 ];
@@ -115,6 +119,46 @@ pub fn enum_json(name: &str, e: &Enum) -> Value {
 
 pub fn func_json(name: &str, p: &Proto) -> Value {
     json!({"kind": "FUNC", "name": name, "type": proto_json(p)})
+}
+
+/// A function group (function status) in the research system's shape. When a dataset
+/// kept only the number of callers, `caller_inline_count` / `caller_func_count` say it.
+pub fn func_group_json(name: &str, f: &FuncStatus) -> Value {
+    let funcs: Vec<Value> = f
+        .entries
+        .iter()
+        .map(|e| {
+            let mut v = json!({
+                "addr": e.addr,
+                "name": name,
+                "external": e.external,
+                "loc": e.loc,
+                "file": e.file,
+                "inline": e.inline.as_str(),
+                "caller_inline": e.caller_inline.names,
+                "caller_func": e.caller_func.names,
+            });
+            if e.caller_inline.names.len() as u32 != e.caller_inline.count {
+                v["caller_inline_count"] = json!(e.caller_inline.count);
+            }
+            if e.caller_func.names.len() as u32 != e.caller_func.count {
+                v["caller_func_count"] = json!(e.caller_func.count);
+            }
+            v
+        })
+        .collect();
+    let symbols: Vec<Value> = f
+        .symbols
+        .iter()
+        .map(|y| json!({"addr": y.addr, "name": y.name, "section": y.section, "bind": y.bind, "size": y.size}))
+        .collect();
+    json!({
+        "name": name,
+        "collision_type": f.collision.as_str(),
+        "inline_type": f.inline.as_str(),
+        "funcs": funcs,
+        "symbols": symbols,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -369,6 +413,93 @@ pub fn import_image(root: &Path, image: &str) -> Result<Surface, ResearchError> 
             Ok(())
         })?;
     }
+    let p = file("func_groups", "jsonl");
+    if p.exists() {
+        read_jsonl(&p, |r, v| {
+            let name = r.str(&v, "name")?.to_string();
+            let collision = Collision::parse(r.str(&v, "collision_type")?)
+                .ok_or_else(|| r.bad("unknown collision_type"))?;
+            let inline = InlineType::parse(r.str(&v, "inline_type")?)
+                .ok_or_else(|| r.bad("unknown inline_type"))?;
+            let callers = |e: &Value, key: &str| -> Callers {
+                let names: Vec<String> = e
+                    .get(key)
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|n| n.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let count = e
+                    .get(format!("{key}_count"))
+                    .and_then(Value::as_u64)
+                    .map(|c| c as u32)
+                    .unwrap_or(names.len() as u32);
+                Callers { count, names }
+            };
+            let mut entries = Vec::new();
+            for e in v
+                .get("funcs")
+                .and_then(Value::as_array)
+                .ok_or_else(|| r.bad("missing \"funcs\""))?
+            {
+                entries.push(FuncEntry {
+                    addr: e.get("addr").and_then(Value::as_u64).unwrap_or(0),
+                    external: e.get("external").and_then(Value::as_bool).unwrap_or(false),
+                    loc: e
+                        .get("loc")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    file: e
+                        .get("file")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    inline: e
+                        .get("inline")
+                        .and_then(Value::as_str)
+                        .and_then(InlineAttr::parse)
+                        .unwrap_or(InlineAttr::SeenUnknown),
+                    caller_inline: callers(e, "caller_inline"),
+                    caller_func: callers(e, "caller_func"),
+                });
+            }
+            let mut symbols = Vec::new();
+            for y in v
+                .get("symbols")
+                .and_then(Value::as_array)
+                .ok_or_else(|| r.bad("missing \"symbols\""))?
+            {
+                symbols.push(FuncSymbol {
+                    addr: y.get("addr").and_then(Value::as_u64).unwrap_or(0),
+                    name: r.str(y, "name")?.to_string(),
+                    section: y
+                        .get("section")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    bind: y
+                        .get("bind")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    size: y.get("size").and_then(Value::as_u64).unwrap_or(0),
+                });
+            }
+            s.func_status.insert(
+                name,
+                FuncStatus {
+                    collision,
+                    inline,
+                    entries,
+                    symbols,
+                },
+            );
+            Ok(())
+        })?;
+    }
     let p = file("config", "config");
     if p.exists() {
         let data = std::fs::read(&p).map_err(io(&p))?;
@@ -505,6 +636,10 @@ pub fn export(
         write_lines(
             &f("types_func", "jsonl"),
             s.funcs.iter().map(|(n, p)| func_json(n, p)),
+        )?;
+        write_lines(
+            &f("func_groups", "jsonl"),
+            s.func_status.iter().map(|(n, st)| func_group_json(n, st)),
         )?;
         write_lines(
             &f("lsm_hooks", "jsonl"),

@@ -19,11 +19,15 @@ use std::sync::OnceLock;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Composite, Enum, Kind, Member, Param, Proto, Surface, TypeRef};
+use crate::model::{
+    Callers, Collision, Composite, Enum, FuncEntry, FuncStatus, FuncSymbol, InlineAttr, InlineType,
+    Kind, Member, Param, Proto, Surface, TypeRef,
+};
 
 pub const MAGIC: &[u8; 8] = b"DEPSURF\0";
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2 sorts the string table and delta-encodes the names of the per-image indexes.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -79,6 +83,77 @@ struct EnumNode {
     values: Vec<(u32, i64)>,
 }
 
+/// An entry without its address: addresses differ between builds, the rest often does not,
+/// so addresses live in a per-image list and entries are shared.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct EntryNode {
+    external: bool,
+    loc: u32,
+    file: u32,
+    inline: u8,
+    caller_inline: (u32, Vec<u32>),
+    caller_func: (u32, Vec<u32>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct SymbolNode {
+    name: u32,
+    section: u32,
+    bind: u32,
+    size: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct StatusNode {
+    collision: u8,
+    inline: u8,
+    entries: Vec<EntryNode>,
+    symbols: Vec<SymbolNode>,
+}
+
+const COLLISIONS: [Collision; 5] = [
+    Collision::UniqueGlobal,
+    Collision::UniqueStatic,
+    Collision::StaticDuplication,
+    Collision::StaticStaticCollision,
+    Collision::StaticGlobalCollision,
+];
+const INLINE_TYPES: [InlineType; 3] = [InlineType::No, InlineType::Full, InlineType::Selective];
+const INLINE_ATTRS: [InlineAttr; 5] = [
+    InlineAttr::NotDeclaredNotInlined,
+    InlineAttr::NotDeclaredInlined,
+    InlineAttr::DeclaredNotInlined,
+    InlineAttr::DeclaredInlined,
+    InlineAttr::SeenUnknown,
+];
+
+/// The address symbol addresses are stored relative to: the first entry address, else base.
+fn anchor(entry_addrs: impl Iterator<Item = u64>, base: u64) -> u64 {
+    entry_addrs.into_iter().find(|&a| a != 0).unwrap_or(base)
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+fn pos<T: PartialEq>(all: &[T], v: &T) -> u8 {
+    all.iter().position(|x| x == v).unwrap_or(0) as u8
+}
+
+/// The addresses of one image's function status, in index order: for each name, its
+/// entries' addresses (0 for none, else offset from `base` plus 1), then its symbols'
+/// addresses as zigzag-encoded differences from the name's first entry address (or from
+/// `base`): a function's symbol usually sits at its entry's address, a difference of 0.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct ImageAddrs {
+    base: u64,
+    addrs: Vec<u64>,
+}
+
 #[derive(Default, Serialize, Deserialize)]
 struct Strings {
     /// All strings back to back.
@@ -107,9 +182,58 @@ struct TypeTables {
 }
 
 /// Per image, for one kind: (name id, definition id), sorted by name.
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Default)]
 struct KindIndex {
     images: Vec<Vec<(u32, u32)>>,
+}
+
+/// A [`KindIndex`] as stored: from version 2, each name id as the difference from the
+/// previous one (they increase, the string table being sorted).
+#[derive(Default, Serialize, Deserialize)]
+struct KindIndexWire {
+    images: Vec<Vec<(u32, u32)>>,
+}
+
+impl KindIndex {
+    fn to_wire(&self) -> KindIndexWire {
+        KindIndexWire {
+            images: self
+                .images
+                .iter()
+                .map(|img| {
+                    let mut prev = 0u32;
+                    img.iter()
+                        .map(|&(n, d)| {
+                            let delta = n.wrapping_sub(prev);
+                            prev = n;
+                            (delta, d)
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    fn from_wire(w: KindIndexWire, delta: bool) -> KindIndex {
+        if !delta {
+            return KindIndex { images: w.images };
+        }
+        KindIndex {
+            images: w
+                .images
+                .into_iter()
+                .map(|img| {
+                    let mut prev = 0u32;
+                    img.into_iter()
+                        .map(|(d, def)| {
+                            prev = prev.wrapping_add(d);
+                            (prev, def)
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
 }
 
 struct Interner<T: Hash + Eq + Clone> {
@@ -146,6 +270,9 @@ pub struct StoreBuilder {
     protos: Interner<ProtoNode>,
     composites: Interner<CompositeNode>,
     enums: Interner<EnumNode>,
+    statuses: Interner<StatusNode>,
+    status_index: KindIndex,
+    status_addrs: Vec<ImageAddrs>,
     index: HashMap<Kind, KindIndex>,
     images: usize,
     ids: Vec<String>,
@@ -211,6 +338,41 @@ impl StoreBuilder {
         self.enums.id(node)
     }
 
+    fn callers(&mut self, c: &Callers) -> (u32, Vec<u32>) {
+        (c.count, c.names.iter().map(|n| self.s(n)).collect())
+    }
+
+    fn status(&mut self, st: &FuncStatus) -> u32 {
+        let mut entries = Vec::with_capacity(st.entries.len());
+        for e in &st.entries {
+            entries.push(EntryNode {
+                external: e.external,
+                loc: self.s(&e.loc),
+                file: self.s(&e.file),
+                inline: pos(&INLINE_ATTRS, &e.inline),
+                caller_inline: self.callers(&e.caller_inline),
+                caller_func: self.callers(&e.caller_func),
+            });
+        }
+        let symbols = st
+            .symbols
+            .iter()
+            .map(|s| SymbolNode {
+                name: self.s(&s.name),
+                section: self.s(&s.section),
+                bind: self.s(&s.bind),
+                size: s.size,
+            })
+            .collect();
+        let node = StatusNode {
+            collision: pos(&COLLISIONS, &st.collision),
+            inline: pos(&INLINE_TYPES, &st.inline),
+            entries,
+            symbols,
+        };
+        self.statuses.id(node)
+    }
+
     fn push(&mut self, kind: Kind, entries: Vec<(u32, u32)>) {
         let idx = self.index.entry(kind).or_default();
         idx.images.resize_with(self.images, Vec::new);
@@ -247,11 +409,110 @@ impl StoreBuilder {
             e.push((self.s(n), self.s(v)));
         }
         self.push(Kind::Config, e);
+        let mut st = Vec::with_capacity(s.func_status.len());
+        let base = s
+            .func_status
+            .values()
+            .flat_map(|f| {
+                f.entries
+                    .iter()
+                    .map(|e| e.addr)
+                    .filter(|&a| a != 0)
+                    .chain(f.symbols.iter().map(|y| y.addr))
+            })
+            .min()
+            .unwrap_or(0);
+        let mut addrs = Vec::new();
+        for (n, f) in &s.func_status {
+            st.push((self.s(n), self.status(f)));
+            for e in &f.entries {
+                addrs.push(if e.addr == 0 {
+                    0
+                } else {
+                    e.addr.wrapping_sub(base).wrapping_add(1)
+                });
+            }
+            let anchor = anchor(f.entries.iter().map(|e| e.addr), base);
+            for y in &f.symbols {
+                addrs.push(zigzag(y.addr.wrapping_sub(anchor) as i64));
+            }
+        }
+        self.status_index.images.resize_with(self.images, Vec::new);
+        self.status_index.images.push(st);
+        self.status_addrs
+            .resize_with(self.images, ImageAddrs::default);
+        self.status_addrs.push(ImageAddrs { base, addrs });
         self.images += 1;
     }
 
+    /// Renumbers strings in sorted order, so every per-image index (sorted by name) lists
+    /// increasing ids, which delta-encode to a byte or two.
+    fn sort_strings(&mut self) {
+        let mut order: Vec<u32> = (0..self.strings.items.len() as u32).collect();
+        order.sort_by(|&a, &b| self.strings.items[a as usize].cmp(&self.strings.items[b as usize]));
+        let mut rank = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            rank[old as usize] = new as u32;
+        }
+        let r = |id: &mut u32| *id = rank[*id as usize];
+        let sorted: Vec<String> = order
+            .iter()
+            .map(|&o| std::mem::take(&mut self.strings.items[o as usize]))
+            .collect();
+        self.strings.items = sorted;
+        self.strings.ids.clear();
+        for t in &mut self.types.items {
+            match t {
+                TypeNode::Int(n)
+                | TypeNode::Float(n)
+                | TypeNode::Struct(n)
+                | TypeNode::Union(n)
+                | TypeNode::Enum(n, _)
+                | TypeNode::Typedef(n)
+                | TypeNode::Fwd(n, _) => r(n),
+                _ => {}
+            }
+        }
+        for p in &mut self.protos.items {
+            p.params.iter_mut().for_each(|(n, _)| r(n));
+        }
+        for c in &mut self.composites.items {
+            c.members.iter_mut().for_each(|m| r(&mut m.0));
+        }
+        for e in &mut self.enums.items {
+            e.values.iter_mut().for_each(|v| r(&mut v.0));
+        }
+        for st in &mut self.statuses.items {
+            for e in &mut st.entries {
+                r(&mut e.loc);
+                r(&mut e.file);
+                e.caller_inline.1.iter_mut().for_each(r);
+                e.caller_func.1.iter_mut().for_each(r);
+            }
+            for y in &mut st.symbols {
+                r(&mut y.name);
+                r(&mut y.section);
+                r(&mut y.bind);
+            }
+        }
+        for (kind, idx) in self.index.iter_mut() {
+            for img in &mut idx.images {
+                for (n, d) in img.iter_mut() {
+                    r(n);
+                    if *kind == Kind::Config {
+                        r(d); // a config option's definition is its value's string
+                    }
+                }
+            }
+        }
+        for img in &mut self.status_index.images {
+            img.iter_mut().for_each(|(n, _)| r(n));
+        }
+    }
+
     /// The encoded store.
-    pub fn finish(self) -> Vec<u8> {
+    pub fn finish(mut self) -> Vec<u8> {
+        self.sort_strings();
         let mut strings = Strings::default();
         for s in &self.strings.items {
             strings.text.push_str(s);
@@ -269,12 +530,19 @@ impl StoreBuilder {
             ),
             ("composites".into(), encode(&self.composites.items)),
             ("enums".into(), encode(&self.enums.items)),
+            ("funcstatus".into(), encode(&self.statuses.items)),
         ];
+        let mut status_index = self.status_index;
+        status_index.images.resize_with(self.images, Vec::new);
+        sections.push(("index.funcstatus".into(), encode(&status_index.to_wire())));
+        let mut status_addrs = self.status_addrs;
+        status_addrs.resize_with(self.images, ImageAddrs::default);
+        sections.push(("funcaddrs".into(), encode(&status_addrs)));
         let mut index = self.index;
         for kind in Kind::STORED {
             let mut idx = index.remove(&kind).unwrap_or_default();
             idx.images.resize_with(self.images, Vec::new);
-            sections.push((format!("index.{}", kind.as_str()), encode(&idx)));
+            sections.push((format!("index.{}", kind.as_str()), encode(&idx.to_wire())));
         }
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
@@ -318,12 +586,17 @@ struct Section<T> {
 /// A loaded store. Sections are decoded lazily and at most once.
 pub struct Store {
     data: depsurf_image::Bytes,
+    version: u32,
     images: usize,
     ids: Vec<String>,
     strings: Section<Strings>,
     types: Section<TypeTables>,
     composites: Section<Vec<CompositeNode>>,
     enums: Section<Vec<EnumNode>>,
+    /// Absent in stores written before function status existed.
+    statuses: Option<Section<Vec<StatusNode>>>,
+    status_index: Option<Section<KindIndex>>,
+    status_addrs: Option<Section<Vec<ImageAddrs>>>,
     index: HashMap<Kind, Section<KindIndex>>,
 }
 
@@ -391,18 +664,26 @@ impl Store {
         let types = section(take("types")?);
         let composites = section(take("composites")?);
         let enums = section(take("enums")?);
+
         let mut index = HashMap::new();
         for kind in Kind::STORED {
             index.insert(kind, section(take(&format!("index.{}", kind.as_str()))?));
         }
+        let statuses = take("funcstatus").ok().map(section);
+        let status_index = take("index.funcstatus").ok().map(section);
+        let status_addrs = take("funcaddrs").ok().map(section);
         let mut store = Store {
             data,
+            version,
             images: 0,
             ids,
             strings,
             types,
             composites,
             enums,
+            statuses,
+            status_index,
+            status_addrs,
             index,
         };
         store.images = store.ids.len();
@@ -421,14 +702,32 @@ impl Store {
         data: &[u8],
         s: &'a Section<T>,
     ) -> Result<&'a T, StoreError> {
+        Self::decode_as(data, s, |t: T| t)
+    }
+
+    /// Decodes a section stored as `W` into its in-memory form `T`.
+    fn decode_as<'a, W: DeserializeOwned, T>(
+        data: &[u8],
+        s: &'a Section<T>,
+        convert: impl FnOnce(W) -> T,
+    ) -> Result<&'a T, StoreError> {
         s.value
             .get_or_init(|| {
                 let raw = zstd::bulk::decompress(&data[s.raw.clone()], s.raw_len as usize)
                     .map_err(|e| e.to_string())?;
-                postcard::from_bytes(&raw).map_err(|e| e.to_string())
+                postcard::from_bytes(&raw)
+                    .map(convert)
+                    .map_err(|e| e.to_string())
             })
             .as_ref()
             .map_err(corrupt)
+    }
+
+    fn decode_index<'a>(&self, s: &'a Section<KindIndex>) -> Result<&'a KindIndex, StoreError> {
+        let delta = self.version >= 2;
+        Self::decode_as(&self.data, s, |w: KindIndexWire| {
+            KindIndex::from_wire(w, delta)
+        })
     }
 
     fn strings(&self) -> Result<&Strings, StoreError> {
@@ -440,7 +739,7 @@ impl Store {
             .index
             .get(&kind)
             .ok_or_else(|| corrupt(format!("no index for {}", kind.as_str())))?;
-        Self::decode(&self.data, s)
+        self.decode_index(s)
     }
 
     /// The ids of the images, in slot order.
@@ -599,6 +898,102 @@ impl Store {
         self.proto_of(t, s, id, 0)
     }
 
+    /// Function status of `name` in image `image`, when recorded.
+    pub fn func_status(&self, image: usize, name: &str) -> Result<Option<FuncStatus>, StoreError> {
+        let (Some(nodes), Some(index), Some(addrs)) =
+            (&self.statuses, &self.status_index, &self.status_addrs)
+        else {
+            return Ok(None);
+        };
+        let strings = self.strings()?;
+        let index = self.decode_index(index)?;
+        let Some(entries) = index.images.get(image) else {
+            return Ok(None);
+        };
+        let Ok(i) = entries.binary_search_by(|&(n, _)| strings.get(n).cmp(name)) else {
+            return Ok(None);
+        };
+        let nodes = Self::decode(&self.data, nodes)?;
+        let node_of = |id: u32| {
+            nodes
+                .get(id as usize)
+                .ok_or_else(|| corrupt("function status out of range"))
+        };
+        // The addresses of this name start after those of every name before it.
+        let mut start = 0usize;
+        for &(_, id) in &entries[..i] {
+            let n = node_of(id)?;
+            start += n.entries.len() + n.symbols.len();
+        }
+        let img_addrs = Self::decode(&self.data, addrs)?
+            .get(image)
+            .ok_or_else(|| corrupt("no addresses for this image"))?;
+        let node = node_of(entries[i].1)?;
+        let want = node.entries.len() + node.symbols.len();
+        let a = img_addrs
+            .addrs
+            .get(start..start + want)
+            .ok_or_else(|| corrupt("function addresses out of range"))?;
+        Ok(Some(self.status_of(strings, node, img_addrs.base, a)))
+    }
+
+    /// Names with function status in image `image`, sorted.
+    pub fn status_names(&self, image: usize) -> Result<Vec<&str>, StoreError> {
+        let Some(index) = &self.status_index else {
+            return Ok(Vec::new());
+        };
+        let strings = self.strings()?;
+        Ok(self
+            .decode_index(index)?
+            .images
+            .get(image)
+            .map(|e| e.iter().map(|&(n, _)| strings.get(n)).collect())
+            .unwrap_or_default())
+    }
+
+    fn status_of(&self, s: &Strings, n: &StatusNode, base: u64, addrs: &[u64]) -> FuncStatus {
+        let (entry_addrs, sym_addrs) = addrs.split_at(n.entries.len().min(addrs.len()));
+        let entry_abs: Vec<u64> = entry_addrs
+            .iter()
+            .map(|&a| if a == 0 { 0 } else { base.wrapping_add(a - 1) })
+            .collect();
+        let anchor = anchor(entry_abs.iter().copied(), base);
+        let callers = |c: &(u32, Vec<u32>)| Callers {
+            count: c.0,
+            names: c.1.iter().map(|&i| s.get(i).to_string()).collect(),
+        };
+        FuncStatus {
+            collision: COLLISIONS[usize::from(n.collision).min(COLLISIONS.len() - 1)],
+            inline: INLINE_TYPES[usize::from(n.inline).min(INLINE_TYPES.len() - 1)],
+            entries: n
+                .entries
+                .iter()
+                .zip(&entry_abs)
+                .map(|(e, &a)| FuncEntry {
+                    addr: a,
+                    external: e.external,
+                    loc: s.get(e.loc).to_string(),
+                    file: s.get(e.file).to_string(),
+                    inline: INLINE_ATTRS[usize::from(e.inline).min(INLINE_ATTRS.len() - 1)],
+                    caller_inline: callers(&e.caller_inline),
+                    caller_func: callers(&e.caller_func),
+                })
+                .collect(),
+            symbols: n
+                .symbols
+                .iter()
+                .zip(sym_addrs)
+                .map(|(y, &a)| FuncSymbol {
+                    addr: anchor.wrapping_add(unzigzag(a) as u64),
+                    name: s.get(y.name).to_string(),
+                    section: s.get(y.section).to_string(),
+                    bind: s.get(y.bind).to_string(),
+                    size: y.size,
+                })
+                .collect(),
+        }
+    }
+
     /// A config value by its string id.
     pub fn string(&self, id: u32) -> Result<String, StoreError> {
         Ok(self.strings()?.get(id).to_string())
@@ -641,6 +1036,11 @@ impl Store {
         for (n, d) in entries(Kind::Config)? {
             s.config.insert(n, self.string(d)?);
         }
+        for n in self.status_names(image)? {
+            if let Some(f) = self.func_status(image, n)? {
+                s.func_status.insert(n.to_string(), f);
+            }
+        }
         Ok(s)
     }
 }
@@ -682,6 +1082,46 @@ mod tests {
             },
         );
         s.config.insert("BPF".into(), "y".into());
+        s.func_status.insert(
+            "f".into(),
+            FuncStatus {
+                collision: Collision::StaticDuplication,
+                inline: InlineType::Selective,
+                entries: vec![
+                    FuncEntry {
+                        addr: 0xffff_ffff_8100_1000 + u64::from(extra),
+                        external: false,
+                        loc: "include/linux/f.h:3".into(),
+                        file: "kernel/a.c".into(),
+                        inline: InlineAttr::DeclaredInlined,
+                        caller_inline: Callers {
+                            count: 2,
+                            names: vec!["a".into(), "b".into()],
+                        },
+                        caller_func: Callers::default(),
+                    },
+                    FuncEntry {
+                        addr: 0,
+                        external: false,
+                        loc: "include/linux/f.h:3".into(),
+                        file: "kernel/b.c".into(),
+                        inline: InlineAttr::SeenUnknown,
+                        caller_inline: Callers::default(),
+                        caller_func: Callers {
+                            count: 7,
+                            names: Vec::new(),
+                        },
+                    },
+                ],
+                symbols: vec![FuncSymbol {
+                    addr: 0xffff_ffff_8100_1000,
+                    name: "f.isra.0".into(),
+                    section: ".text".into(),
+                    bind: "LOCAL".into(),
+                    size: 64,
+                }],
+            },
+        );
         if extra {
             s.config.insert("BPF_LSM".into(), "y".into());
         }
@@ -706,6 +1146,11 @@ mod tests {
             store.def_id(1, Kind::Struct, "task").unwrap()
         );
         assert_eq!(store.def_id(0, Kind::Config, "BPF_LSM").unwrap(), None);
+        assert_eq!(
+            store.func_status(1, "f").unwrap().as_ref(),
+            b.func_status.get("f")
+        );
+        assert_eq!(store.func_status(1, "nope").unwrap(), None);
         // Every truncation is an error, not a panic.
         for cut in [0, 10, 20, bytes.len() / 2, bytes.len() - 1] {
             if let Ok(s) = Store::open(depsurf_image::Bytes::from_vec(bytes[..cut].to_vec())) {
