@@ -67,6 +67,7 @@ depsurf=target/release/depsurf
 mapfile -t packages < "$work/packages.list"
 rm -rf datasets/bundled.new
 "$depsurf" extract --dataset datasets/bundled.new --name bundled --default 6.1.0-47-amd64 \
+  --callers count --compact \
   --tmpdir "$work" "${packages[@]}"
 rm -rf datasets/bundled
 mv datasets/bundled.new datasets/bundled

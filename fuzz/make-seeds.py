@@ -89,6 +89,15 @@ put("vmlinuz", "zimage", b"\x03" + bytes(zimg) + gzip.compress(banner * 10))
 
 for name, blob in [("deb", deb), ("btf", btf(True)), ("elf", elf), ("bzimage", bz), ("sysmap", sysmap), ("config", config), ("btfhub", lzma.compress(tar_bytes([("5.4.0-26-generic.btf", btf(False))])))]:
     put("input", name, blob)
+# DWARF: the sections of a small object gcc builds from the DWARF fixture.
+for dw in ("-gdwarf-4", "-gdwarf-5"):
+    subprocess.run(["gcc", "-O2", "-g", dw, "-c", "../tests/fixtures/dwarf/a.c", "-o", "/tmp/seed-dw.o"], check=True)
+    parts = []
+    for sec in (".debug_info", ".debug_abbrev", ".debug_str", ".debug_line"):
+        subprocess.run(["objcopy", "-O", "binary", "--set-section-flags", sec + "=alloc", "--only-section", sec, "/tmp/seed-dw.o", "/tmp/seed-sec"], check=True)
+        parts.append(open("/tmp/seed-sec", "rb").read())
+    hdr = struct.pack("<HHH", len(parts[0]), len(parts[1]), len(parts[2]))
+    put("dwarf", "object" + dw, hdr + b"".join(parts))
 put("text", "sysmap", sysmap)
 put("text", "config", config)
 put("text", "banner", banner)

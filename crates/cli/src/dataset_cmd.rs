@@ -71,6 +71,9 @@ pub struct ExtractArgs {
     /// Skip function status (inlining, duplicates, transformations) even with DWARF.
     #[arg(long)]
     pub no_status: bool,
+    /// Compress the dataset as small as possible (slower; for datasets that are shipped).
+    #[arg(long)]
+    pub compact: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -156,6 +159,7 @@ pub fn extract(args: &ExtractArgs, quiet: bool) -> Result<ExitCode> {
             default: args.default.clone(),
             name: args.name.clone(),
             groups: None,
+            compact: args.compact,
         },
     )?;
     if !quiet {
@@ -245,6 +249,7 @@ pub fn import(args: &ImportArgs, quiet: bool) -> Result<ExitCode> {
             default: args.default.clone().or(default),
             name,
             groups,
+            compact: false,
         },
     )?;
     if !quiet {

@@ -182,7 +182,15 @@ pub fn render(r: &Inspection) -> String {
                 s.push_str(", compressed");
             }
             if d.debug_relocations {
-                s.push_str(", with .rela.debug_* (from --emit-relocs)");
+                let relocatable = r
+                    .elf
+                    .as_ref()
+                    .is_some_and(|e| e.kind == depsurf_image::elf::ElfKind::Relocatable);
+                s.push_str(if relocatable {
+                    ", with .rela.debug_* (applied when read)"
+                } else {
+                    ", with .rela.debug_* (from --emit-relocs; not applied)"
+                });
             }
             row(&mut out, "DWARF", s);
         }

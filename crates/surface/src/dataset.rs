@@ -164,6 +164,8 @@ pub struct Update {
     pub name: Option<String>,
     /// Groups to set (and keep from then on); else kept when edited, or inferred.
     pub groups: Option<Vec<crate::manifest::Group>>,
+    /// Compress the store as small as zstd can, several times slower.
+    pub compact: bool,
 }
 
 /// Holds the dataset's lock file locked while alive.
@@ -229,6 +231,11 @@ pub fn write(dir: &Path, update: Update) -> Result<Manifest, DatasetError> {
     all.sort_by(|a, b| crate::manifest::version_order(&a.0, &b.0));
 
     let mut builder = StoreBuilder::default();
+    builder.level = Some(if update.compact {
+        crate::store::COMPACT_LEVEL
+    } else {
+        crate::store::DEFAULT_LEVEL
+    });
     for (m, s) in &all {
         builder.add(&m.id, s);
     }
