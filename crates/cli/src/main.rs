@@ -3,6 +3,7 @@
 mod compare_cmd;
 mod dataset_cmd;
 mod fetch;
+mod funcs_cmd;
 mod inspect;
 mod output;
 mod progress;
@@ -52,6 +53,8 @@ enum Cmd {
     Import(dataset_cmd::ImportArgs),
     /// Compare the types an image's BTF describes with those its DWARF describes.
     CompareTypes(compare_cmd::CompareArgs),
+    /// Function status from an image's DWARF: class counts, or named functions in full.
+    Funcs(funcs_cmd::FuncsArgs),
 }
 
 #[derive(Subcommand)]
@@ -105,6 +108,7 @@ fn main() -> ExitCode {
         Cmd::Export(a) => dataset_cmd::export(&a, cli.quiet),
         Cmd::Import(a) => dataset_cmd::import(&a, cli.quiet),
         Cmd::CompareTypes(a) => compare_cmd::run(&a, cli.quiet),
+        Cmd::Funcs(a) => funcs_cmd::run(&a, cli.quiet),
     };
     match result {
         Ok(code) => code,

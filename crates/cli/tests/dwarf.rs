@@ -34,7 +34,8 @@ fn build(dir: &Path, dwarf: &str) -> PathBuf {
 
 fn status(ds: &Path, name: &str) -> serde_json::Value {
     let mut c = depsurf();
-    c.args(["report", "func", name, "--format", "json", "-d"]).arg(ds);
+    c.args(["report", "func", name, "--format", "json", "-d"])
+        .arg(ds);
     let o = run_with_timeout(c, 60);
     assert!(o.status.success(), "{name}: {}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -63,11 +64,18 @@ fn check_object(dwarf: &str) {
             .iter()
             .map(|s| s["name"].as_str().unwrap())
             .collect();
-        assert_eq!(symbols.iter().any(|s| s.contains('.')), transformed, "{name}: {symbols:?}");
+        assert_eq!(
+            symbols.iter().any(|s| s.contains('.')),
+            transformed,
+            "{name}: {symbols:?}"
+        );
         f
     };
     let helper = expect("helper", "UniqueStatic", "Full", false);
-    assert_eq!(helper["entries"][0]["loc"], format!("{}:23", fixture_path("a.c")));
+    assert_eq!(
+        helper["entries"][0]["loc"],
+        format!("{}:23", fixture_path("a.c"))
+    );
     let scale = expect("scale", "UniqueStatic", "No", true);
     assert_eq!(scale["symbols"][0]["name"], "scale.constprop.0");
     assert_eq!(scale["entries"][0]["caller_func"]["names"][0], "api");
@@ -89,7 +97,11 @@ fn check_object(dwarf: &str) {
     expect("other", "UniqueGlobal", "No", false);
 
     // Symbols agree with readelf's.
-    let readelf = Command::new("readelf").arg("-sW").arg(&obj).output().unwrap();
+    let readelf = Command::new("readelf")
+        .arg("-sW")
+        .arg(&obj)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&readelf.stdout);
     let funcs = text.lines().filter(|l| l.contains(" FUNC ")).count();
     assert_eq!(funcs, 8, "{text}");
@@ -100,16 +112,26 @@ fn check_object(dwarf: &str) {
     }
     let with_btf = dir.path().join("ab-btf.o");
     std::fs::copy(&obj, &with_btf).unwrap();
-    let st = Command::new("pahole").arg("-J").arg(&with_btf).status().unwrap();
+    let st = Command::new("pahole")
+        .arg("-J")
+        .arg(&with_btf)
+        .status()
+        .unwrap();
     assert!(st.success());
     let mut c = depsurf();
     c.arg("compare-types").arg(&with_btf);
     let o = run_with_timeout(c, 60);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("structs: 2 in both, 2 equal, 0 differ"), "{out}");
+    assert!(
+        out.contains("structs: 2 in both, 2 equal, 0 differ"),
+        "{out}"
+    );
     assert!(out.contains("enums: 1 in both, 1 equal, 0 differ"), "{out}");
-    assert!(out.contains("functions: 5 in both, 5 equal, 0 differ"), "{out}");
+    assert!(
+        out.contains("functions: 5 in both, 5 equal, 0 differ"),
+        "{out}"
+    );
 }
 
 /// The declaration path the fixture's files have in DWARF, relative to the tree (here the
@@ -140,13 +162,22 @@ fn struct_layout_from_dwarf() {
     let obj = build(dir.path(), "-gdwarf-4");
     let ds = dir.path().join("ds");
     let mut c = depsurf();
-    c.args(["extract", "--types", "dwarf"]).arg(&obj).arg("-d").arg(&ds);
+    c.args(["extract", "--types", "dwarf"])
+        .arg(&obj)
+        .arg("-d")
+        .arg(&ds);
     let o = run_with_timeout(c, 60);
     assert!(o.status.success(), "{}", stderr(&o));
     let mut c = depsurf();
     c.args(["report", "struct", "sample", "-d"]).arg(&ds);
     let out = stdout(&run_with_timeout(c, 60));
-    let body = out.split("```c\n").nth(1).unwrap().split("\n```").next().unwrap();
+    let body = out
+        .split("```c\n")
+        .nth(1)
+        .unwrap()
+        .split("\n```")
+        .next()
+        .unwrap();
     assert_eq!(
         body,
         "struct sample {
@@ -164,5 +195,8 @@ fn struct_layout_from_dwarf() {
     let mut c = depsurf();
     c.args(["report", "enum", "mode", "-d"]).arg(&ds);
     let out = stdout(&run_with_timeout(c, 60));
-    assert!(out.contains("MODE_OFF = -1,\n    MODE_ON = 1,\n    MODE_BIG = 2147483647,"), "{out}");
+    assert!(
+        out.contains("MODE_OFF = -1,\n    MODE_ON = 1,\n    MODE_BIG = 2147483647,"),
+        "{out}"
+    );
 }
