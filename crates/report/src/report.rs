@@ -210,10 +210,8 @@ fn names_list(c: &Callers) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     let shown = c.names.len().min(LIST_MAX) as u32;
-    if c.count > shown {
-        if shown > 0 {
-            s.push_str(&format!(" and {} more", c.count - shown));
-        }
+    if c.count > shown && shown > 0 {
+        s.push_str(&format!(" and {} more", c.count - shown));
     }
     s
 }
