@@ -200,3 +200,63 @@ fn struct_layout_from_dwarf() {
         "{out}"
     );
 }
+
+#[test]
+fn corrupted_dwarf_is_an_error_not_a_panic() {
+    if !have_tool("gcc") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let obj = dir.path().join("a.o");
+    let st = Command::new("gcc")
+        .args(["-O2", "-g", "-c"])
+        .arg(fixture("dwarf/a.c"))
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let data = std::fs::read(&obj).unwrap();
+    // Find .debug_info through its name in the section header string table.
+    let elf = object_section(&data, ".debug_info");
+    let (start, len) = elf.expect(".debug_info in the object");
+    let mut errors = 0;
+    for i in (0..len).step_by(7) {
+        for v in [0x00u8, 0xff, 0x80] {
+            let mut bad = data.clone();
+            bad[start + i] = v;
+            let path = dir.path().join("bad.o");
+            std::fs::write(&path, &bad).unwrap();
+            let mut c = depsurf();
+            c.arg("funcs").arg(&path);
+            let o = run_with_timeout(c, 30);
+            let err = stderr(&o);
+            assert!(!err.contains("panicked"), "byte {i} = {v:#x}: {err}");
+            match o.status.code() {
+                Some(0) => {}
+                Some(2) => {
+                    assert!(err.starts_with("depsurf: "), "{err}");
+                    errors += 1;
+                }
+                other => panic!("byte {i} = {v:#x}: exit {other:?}: {err}"),
+            }
+        }
+    }
+    assert!(errors > 0, "no corruption was detected at all");
+}
+
+/// (offset, size) of a section of a 64-bit little-endian ELF file.
+fn object_section(data: &[u8], name: &str) -> Option<(usize, usize)> {
+    let u16_at = |o: usize| u16::from_le_bytes([data[o], data[o + 1]]) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(data[o..o + 8].try_into().unwrap()) as usize;
+    let shoff = u64_at(0x28);
+    let (shentsize, shnum, shstrndx) = (u16_at(0x3a), u16_at(0x3c), u16_at(0x3e));
+    let sh = |i: usize| shoff + i * shentsize;
+    let strtab = u64_at(sh(shstrndx) + 0x18);
+    (0..shnum).find_map(|i| {
+        let n = u32::from_le_bytes(data[sh(i)..sh(i) + 4].try_into().unwrap()) as usize;
+        let s = &data[strtab + n..];
+        let end = s.iter().position(|&b| b == 0)?;
+        (&s[..end] == name.as_bytes()).then(|| (u64_at(sh(i) + 0x18), u64_at(sh(i) + 0x20)))
+    })
+}
