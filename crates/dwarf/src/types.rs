@@ -92,6 +92,35 @@ impl<'d, 'a> Converter<'d, 'a> {
         self.global(base, &e.attr_value(dw::DW_AT_type)?)
     }
 
+    /// Maps the children of the DIE at `off` through `f`, keeping the `Some` results, and
+    /// returns them with the offset of the DIE's unit.
+    fn children<T>(
+        &mut self,
+        off: usize,
+        mut f: impl FnMut(&Self, usize, &gimli::Unit<R<'a>>, &Die<'a>) -> Option<T>,
+    ) -> Result<(usize, Vec<T>), DwarfError> {
+        let base = self.unit_of(off)?;
+        let this = &*self;
+        let unit = &this.units[&base];
+        let bad = |_| DwarfError::Reference(off);
+        let mut tree = unit
+            .entries_tree(Some(UnitOffset(off - base)))
+            .map_err(bad)?;
+        let root = tree.root().map_err(bad)?;
+        let mut children = root.children();
+        let mut out = Vec::new();
+        while let Some(child) = children.next().map_err(bad)? {
+            if let Some(v) = f(this, base, unit, child.entry()) {
+                out.push(v);
+            }
+        }
+        Ok((base, out))
+    }
+
+    fn attr_str(&self, unit: &gimli::Unit<R<'a>>, e: &Die<'a>) -> Option<String> {
+        str_of(self.dwarf, unit, e.attr_value(dw::DW_AT_name)?).map(str::to_string)
+    }
+
     /// The normalised reference to the type DIE at `off` (`None`: void).
     pub fn type_ref(&mut self, off: Option<usize>) -> Result<TypeRef, DwarfError> {
         match off {
@@ -178,38 +207,27 @@ impl<'d, 'a> Converter<'d, 'a> {
         depth: usize,
     ) -> Result<TypeRef, DwarfError> {
         let elem = self.inner(base, e, depth)?;
-        let mut dims = Vec::new();
-        {
-            let unit = &self.units[&base];
-            let mut tree = unit
-                .entries_tree(Some(UnitOffset(off - base)))
-                .map_err(|_| DwarfError::Reference(off))?;
-            let root = tree.root().map_err(|_| DwarfError::Reference(off))?;
-            let mut children = root.children();
-            while let Some(child) = children.next().map_err(|_| DwarfError::Reference(off))? {
-                let c = child.entry();
-                if c.tag() != dw::DW_TAG_subrange_type {
-                    continue;
-                }
-                let n = if let Some(count) =
-                    c.attr_value(dw::DW_AT_count).and_then(|v| v.udata_value())
-                {
-                    count
-                } else if let Some(v) = c.attr_value(dw::DW_AT_upper_bound) {
-                    match v {
-                        AttributeValue::Sdata(-1) => 0,
-                        other => match other.udata_value() {
-                            Some(u) if u == u64::from(u32::MAX) || u == u64::MAX => 0,
-                            Some(u) => u + 1,
-                            None => 0,
-                        },
-                    }
-                } else {
-                    0
-                };
-                dims.push(n as u32);
+        let (_, dims) = self.children(off, |_, _, _, c| {
+            if c.tag() != dw::DW_TAG_subrange_type {
+                return None;
             }
-        }
+            let n = if let Some(count) = c.attr_value(dw::DW_AT_count).and_then(|v| v.udata_value())
+            {
+                count
+            } else if let Some(v) = c.attr_value(dw::DW_AT_upper_bound) {
+                match v {
+                    AttributeValue::Sdata(-1) => 0,
+                    other => match other.udata_value() {
+                        Some(u) if u == u64::from(u32::MAX) || u == u64::MAX => 0,
+                        Some(u) => u + 1,
+                        None => 0,
+                    },
+                }
+            } else {
+                0
+            };
+            Some(n as u32)
+        })?;
         // A multi-dimensional array as one dimension of all the elements (`u32 x[6][18]` is
         // `u32 x[108]`), as older pahole writes it and as BTF types are normalised.
         let nelems = dims
@@ -227,30 +245,16 @@ impl<'d, 'a> Converter<'d, 'a> {
     pub fn proto_at(&mut self, off: usize, depth: usize) -> Result<Proto, DwarfError> {
         let (base, e) = self.entry(off)?;
         let ret = self.inner(base, &e, depth)?;
-        let mut raw: Vec<(Option<String>, Option<usize>, bool)> = Vec::new();
-        {
-            let unit = &self.units[&base];
-            let mut tree = unit
-                .entries_tree(Some(UnitOffset(off - base)))
-                .map_err(|_| DwarfError::Reference(off))?;
-            let root = tree.root().map_err(|_| DwarfError::Reference(off))?;
-            let mut children = root.children();
-            while let Some(child) = children.next().map_err(|_| DwarfError::Reference(off))? {
-                let c = child.entry();
-                match c.tag() {
-                    dw::DW_TAG_formal_parameter => raw.push((
-                        c.attr_value(dw::DW_AT_name)
-                            .and_then(|v| str_of(self.dwarf, unit, v))
-                            .map(str::to_string),
-                        c.attr_value(dw::DW_AT_type)
-                            .and_then(|v| self.global(base, &v)),
-                        false,
-                    )),
-                    dw::DW_TAG_unspecified_parameters => raw.push((None, None, true)),
-                    _ => {}
-                }
-            }
-        }
+        let (_, raw) = self.children(off, |this, base, unit, c| match c.tag() {
+            dw::DW_TAG_formal_parameter => Some((
+                this.attr_str(unit, c),
+                c.attr_value(dw::DW_AT_type)
+                    .and_then(|v| this.global(base, &v)),
+                false,
+            )),
+            dw::DW_TAG_unspecified_parameters => Some((None, None, true)),
+            _ => None,
+        })?;
         let mut params = Vec::with_capacity(raw.len());
         for (name, ty, variadic) in raw {
             params.push(Param {
@@ -286,66 +290,52 @@ impl<'d, 'a> Converter<'d, 'a> {
         if depth > MAX_DEPTH {
             return Err(DwarfError::Reference(off));
         }
-        let base = self.unit_of(off)?;
-        // (name, type, bit offset, bitfield size)
-        let mut raw: Vec<(Option<String>, Option<usize>, u32, u32)> = Vec::new();
         let big_endian = {
             use gimli::Section;
             gimli::Endianity::is_big_endian(gimli::Reader::endian(self.dwarf.debug_info.reader()))
         };
-        {
-            let unit = &self.units[&base];
-            let mut tree = unit
-                .entries_tree(Some(UnitOffset(off - base)))
-                .map_err(|_| DwarfError::Reference(off))?;
-            let root = tree.root().map_err(|_| DwarfError::Reference(off))?;
-            let mut children = root.children();
-            while let Some(child) = children.next().map_err(|_| DwarfError::Reference(off))? {
-                let c = child.entry();
-                if c.tag() != dw::DW_TAG_member {
-                    continue;
-                }
-                let name = c
-                    .attr_value(dw::DW_AT_name)
-                    .and_then(|v| str_of(self.dwarf, unit, v))
-                    .map(str::to_string);
-                let ty = c
-                    .attr_value(dw::DW_AT_type)
-                    .and_then(|v| self.global(base, &v));
-                let bit_size = Self::udata(c, dw::DW_AT_bit_size).unwrap_or(0) as u32;
-                let bit_off = if let Some(b) = Self::udata(c, dw::DW_AT_data_bit_offset) {
-                    b as u32
-                } else {
-                    let byte = match c.attr_value(dw::DW_AT_data_member_location) {
-                        Some(AttributeValue::Exprloc(expr)) => {
-                            // DW_OP_plus_uconst <n>, as DWARF 2 producers write it.
-                            let b = expr.0.slice();
-                            if b.first() == Some(&0x23) {
-                                let mut r = gimli::EndianSlice::new(&b[1..], gimli::LittleEndian);
-                                gimli::Reader::read_uleb128(&mut r).unwrap_or(0)
-                            } else {
-                                0
-                            }
-                        }
-                        Some(v) => v.udata_value().unwrap_or(0),
-                        None => 0,
-                    };
-                    let mut bits = (byte * 8) as u32;
-                    if let Some(old) = Self::udata(c, dw::DW_AT_bit_offset) {
-                        // DWARF 2-4: offset of the most significant bit within the storage
-                        // unit of DW_AT_byte_size bytes.
-                        let storage = Self::udata(c, dw::DW_AT_byte_size).unwrap_or(0) as u32 * 8;
-                        bits += if big_endian {
-                            old as u32
-                        } else {
-                            storage.saturating_sub(old as u32 + bit_size)
-                        };
-                    }
-                    bits
-                };
-                raw.push((name, ty, bit_off, bit_size));
+        // (name, type, bit offset, bitfield size)
+        let (_, raw) = self.children(off, |this, base, unit, c| {
+            if c.tag() != dw::DW_TAG_member {
+                return None;
             }
-        }
+            let name = this.attr_str(unit, c);
+            let ty = c
+                .attr_value(dw::DW_AT_type)
+                .and_then(|v| this.global(base, &v));
+            let bit_size = Self::udata(c, dw::DW_AT_bit_size).unwrap_or(0) as u32;
+            let bit_off = if let Some(b) = Self::udata(c, dw::DW_AT_data_bit_offset) {
+                b as u32
+            } else {
+                let byte = match c.attr_value(dw::DW_AT_data_member_location) {
+                    Some(AttributeValue::Exprloc(expr)) => {
+                        // DW_OP_plus_uconst <n>, as DWARF 2 producers write it.
+                        let b = expr.0.slice();
+                        if b.first() == Some(&0x23) {
+                            let mut r = gimli::EndianSlice::new(&b[1..], gimli::LittleEndian);
+                            gimli::Reader::read_uleb128(&mut r).unwrap_or(0)
+                        } else {
+                            0
+                        }
+                    }
+                    Some(v) => v.udata_value().unwrap_or(0),
+                    None => 0,
+                };
+                let mut bits = (byte * 8) as u32;
+                if let Some(old) = Self::udata(c, dw::DW_AT_bit_offset) {
+                    // DWARF 2-4: offset of the most significant bit within the storage
+                    // unit of DW_AT_byte_size bytes.
+                    let storage = Self::udata(c, dw::DW_AT_byte_size).unwrap_or(0) as u32 * 8;
+                    bits += if big_endian {
+                        old as u32
+                    } else {
+                        storage.saturating_sub(old as u32 + bit_size)
+                    };
+                }
+                bits
+            };
+            Some((name, ty, bit_off, bit_size))
+        })?;
         for (name, ty, bit_off, bit_size) in raw {
             let offset = bit_base.saturating_add(bit_off);
             if name.is_none()
@@ -383,27 +373,15 @@ impl<'d, 'a> Converter<'d, 'a> {
 
     /// An enum definition.
     pub fn enumeration(&mut self, off: usize) -> Result<Enum, DwarfError> {
-        let (base, e) = self.entry(off)?;
+        let (_, e) = self.entry(off)?;
         let size = Self::udata(&e, dw::DW_AT_byte_size).unwrap_or(4) as u32;
         let bits = size.clamp(1, 8) * 8;
         let shift = 64 - bits;
-        let unit = &self.units[&base];
-        let mut values = Vec::new();
-        let mut tree = unit
-            .entries_tree(Some(UnitOffset(off - base)))
-            .map_err(|_| DwarfError::Reference(off))?;
-        let root = tree.root().map_err(|_| DwarfError::Reference(off))?;
-        let mut children = root.children();
-        while let Some(child) = children.next().map_err(|_| DwarfError::Reference(off))? {
-            let c = child.entry();
+        let (_, values) = self.children(off, |this, _, unit, c| {
             if c.tag() != dw::DW_TAG_enumerator {
-                continue;
+                return None;
             }
-            let name = c
-                .attr_value(dw::DW_AT_name)
-                .and_then(|v| str_of(self.dwarf, unit, v))
-                .unwrap_or("")
-                .to_string();
+            let name = this.attr_str(unit, c).unwrap_or_default();
             let raw: u64 = match c.attr_value(dw::DW_AT_const_value) {
                 Some(AttributeValue::Sdata(v)) => v as u64,
                 Some(AttributeValue::Data1(v)) => u64::from(v),
@@ -413,8 +391,8 @@ impl<'d, 'a> Converter<'d, 'a> {
                 Some(AttributeValue::Udata(v)) => v,
                 _ => 0,
             };
-            values.push((name, ((raw << shift) as i64) >> shift));
-        }
+            Some((name, ((raw << shift) as i64) >> shift))
+        })?;
         Ok(Enum { size, values })
     }
 }
