@@ -93,3 +93,56 @@ fn reads_from_a_pipe() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v[0]["module"]["name"], "nf_conntrack");
 }
+
+/// Runs a shell command in `dir`, failing the test when it fails.
+fn sh(dir: &std::path::Path, script: &str) {
+    let o = std::process::Command::new("sh")
+        .arg("-ec")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .expect("run sh");
+    assert!(o.status.success(), "{script}: {}", stderr(&o));
+}
+
+/// An Ubuntu debug package laid out as Ubuntu ships it (`.ddeb`, zstd `data.tar`,
+/// `usr/lib/debug/boot/vmlinux-<release>`), built here with ar, tar, zstd, gcc and objcopy
+/// around a real BTF blob: its identity comes from the package and member names.
+#[test]
+fn ubuntu_ddeb_with_zstd_data() {
+    if !["ar", "tar", "zstd", "gcc", "objcopy", "xz"]
+        .iter()
+        .all(|t| have_tool(t))
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let blob = unxz("btf/6.1.0-47-amd64.btf.xz", dir.path());
+    let blob = blob.file_name().unwrap().to_string_lossy().into_owned();
+    sh(
+        dir.path(),
+        &format!(
+            "mkdir -p root/usr/lib/debug/boot ctl
+             printf 'int x;\\n' > x.c && gcc -c x.c -o x.o
+             objcopy --add-section .BTF={blob} --set-section-flags .BTF=readonly x.o \
+                 root/usr/lib/debug/boot/vmlinux-5.4.0-26-generic
+             printf 'Package: linux-image-unsigned-5.4.0-26-generic-dbgsym\\n' > ctl/control
+             printf '2.0\\n' > debian-binary
+             tar -C ctl -cJf control.tar.xz ./control
+             tar -C root -cf - ./usr | zstd -q -o data.tar.zst
+             ar rc linux-image-unsigned-5.4.0-26-generic-dbgsym_5.4.0-26.30_amd64.ddeb \
+                 debian-binary control.tar.xz data.tar.zst"
+        ),
+    );
+    let ddeb = dir
+        .path()
+        .join("linux-image-unsigned-5.4.0-26-generic-dbgsym_5.4.0-26.30_amd64.ddeb");
+    let v = inspect_json(&[ddeb.as_os_str()]);
+    let img = &v[0];
+    assert_eq!(img["identity"]["release"], "5.4.0-26-generic", "{img}");
+    assert_eq!(img["identity"]["arch"], "amd64", "{img}");
+    assert_eq!(img["identity"]["flavour"], "generic", "{img}");
+    assert_eq!(img["identity"]["distro"], "Ubuntu", "{img}");
+    assert_eq!(img["identity"]["package_version"], "5.4.0-26.30", "{img}");
+    assert_eq!(img["btf"]["types"], 100_628, "{img}");
+}
