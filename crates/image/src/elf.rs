@@ -179,13 +179,14 @@ fn each_symbol<Elf: FileHeader<Endian = Endianness>>(
     Ok(())
 }
 
-fn symbol_values<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Result<Vec<u64>, Problem> {
+fn symbol_values_of<Elf: FileHeader<Endian = Endianness>>(
+    data: &[u8],
+    sh_type: elf::SectionType,
+) -> Result<Vec<u64>, Problem> {
     let header = Elf::parse(data).map_err(elf_err)?;
     let endian = header.endian().map_err(elf_err)?;
     let table = header.sections(endian, data).map_err(elf_err)?;
-    let symtab = table
-        .symbols(endian, data, elf::SHT_SYMTAB)
-        .map_err(elf_err)?;
+    let symtab = table.symbols(endian, data, sh_type).map_err(elf_err)?;
     Ok(symtab.iter().map(|s| s.st_value(endian).into()).collect())
 }
 
@@ -193,9 +194,18 @@ impl ElfImage {
     /// `st_value` of every `.symtab` entry, by symbol index (index 0 is the null symbol).
     pub fn symbol_values(&self) -> Result<Vec<u64>, Problem> {
         if self.is_64 {
-            symbol_values::<elf::FileHeader64<Endianness>>(&self.bytes)
+            symbol_values_of::<elf::FileHeader64<Endianness>>(&self.bytes, elf::SHT_SYMTAB)
         } else {
-            symbol_values::<elf::FileHeader32<Endianness>>(&self.bytes)
+            symbol_values_of::<elf::FileHeader32<Endianness>>(&self.bytes, elf::SHT_SYMTAB)
+        }
+    }
+
+    /// `st_value` of every `.dynsym` entry, by symbol index (empty without `.dynsym`).
+    pub fn dynamic_symbol_values(&self) -> Result<Vec<u64>, Problem> {
+        if self.is_64 {
+            symbol_values_of::<elf::FileHeader64<Endianness>>(&self.bytes, elf::SHT_DYNSYM)
+        } else {
+            symbol_values_of::<elf::FileHeader32<Endianness>>(&self.bytes, elf::SHT_DYNSYM)
         }
     }
 

@@ -20,7 +20,9 @@ pub mod identity;
 pub mod image;
 pub mod input;
 pub mod inspect;
+pub mod memory;
 pub mod sniff;
+pub mod symbols;
 pub mod sysmap;
 
 pub use bytes::Bytes;
@@ -28,3 +30,5 @@ pub use error::{Error, Problem, Result};
 pub use image::KernelImage;
 pub use input::{OpenOptions, open, open_bytes, open_one};
 pub use inspect::Inspection;
+pub use memory::KernelMemory;
+pub use symbols::{Sym, SymbolTable};
