@@ -135,15 +135,17 @@ pub fn extract(args: &ExtractArgs, quiet: bool) -> Result<ExitCode> {
         let c = s.counts();
         let _ = writeln!(
             report,
-            "{}: {} structs, {} unions, {} enums, {} functions ({} with status), {} LSM hooks, {} kfuncs, {} config options{}",
+            "{}: {} structs, {} unions, {} enums, {} functions ({} with status), {} tracepoints, {} LSM hooks, {} kfuncs, {} syscalls, {} config options{}",
             meta.id,
             c[&depsurf_surface::Kind::Struct],
             c[&depsurf_surface::Kind::Union],
             c[&depsurf_surface::Kind::Enum],
             c[&depsurf_surface::Kind::Func],
             s.func_status.len(),
+            c[&depsurf_surface::Kind::Tracepoint],
             c[&depsurf_surface::Kind::Lsm],
             c[&depsurf_surface::Kind::Kfunc],
+            c[&depsurf_surface::Kind::Syscall],
             c[&depsurf_surface::Kind::Config],
             meta.pending
                 .as_deref()
@@ -295,15 +297,17 @@ pub fn show(args: &ShowArgs) -> Result<ExitCode> {
     o.push_str("images\n");
     for i in &m.images {
         let s = ds.surface(&i.id)?.unwrap_or_default();
-        let state = match &i.pending {
-            Some(p) => format!("{} config options; {p}", s.config.len()),
-            None => format!(
-                "{} structs, {} functions, {} config options",
-                s.structs.len(),
-                s.funcs.len(),
-                s.config.len()
-            ),
-        };
+        let mut state = format!(
+            "{} structs, {} functions, {} tracepoints, {} syscalls, {} config options",
+            s.structs.len(),
+            s.funcs.len(),
+            s.tracepoints.len(),
+            s.syscalls.len(),
+            s.config.len()
+        );
+        if let Some(p) = &i.pending {
+            state.push_str(&format!("; {p}"));
+        }
         let _ = writeln!(
             o,
             "  {:<26} {:<8} {:<14} {state}",

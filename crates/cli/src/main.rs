@@ -1,6 +1,7 @@
 //! `depsurf`: the command line.
 
 mod compare_cmd;
+mod data_cmd;
 mod dataset_cmd;
 mod fetch;
 mod funcs_cmd;
@@ -55,6 +56,10 @@ enum Cmd {
     CompareTypes(compare_cmd::CompareArgs),
     /// Function status from an image's DWARF: class counts, or named functions in full.
     Funcs(funcs_cmd::FuncsArgs),
+    /// Tracepoints of an image, read from its data (class, struct, function, format).
+    Tracepoints(data_cmd::DataArgs),
+    /// System call tables of an image, read from its data: number and name.
+    Syscalls(data_cmd::DataArgs),
 }
 
 #[derive(Subcommand)]
@@ -109,6 +114,8 @@ fn main() -> ExitCode {
         Cmd::Import(a) => dataset_cmd::import(&a, cli.quiet),
         Cmd::CompareTypes(a) => compare_cmd::run(&a, cli.quiet),
         Cmd::Funcs(a) => funcs_cmd::run(&a, cli.quiet),
+        Cmd::Tracepoints(a) => data_cmd::tracepoints(&a, cli.quiet),
+        Cmd::Syscalls(a) => data_cmd::syscalls(&a, cli.quiet),
     };
     match result {
         Ok(code) => code,

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use depsurf_surface::{Composite, ctext};
-use depsurf_surface::{Enum, Item, Member, Param, Proto, TypeRef};
+use depsurf_surface::{Enum, Item, Member, Param, Proto, Tracepoint, TypeRef};
 use serde::Serialize;
 
 /// One named change.
@@ -42,6 +42,21 @@ pub enum Change {
     ConfigChanged { old: String, new: String },
     #[serde(rename = "Layout changed")]
     LayoutChanged { what: String },
+    /// A tracepoint's struct `trace_event_raw_<class>` changed: the struct's changes.
+    #[serde(rename = "Event changed")]
+    EventChanged {
+        #[serde(rename = "struct")]
+        name: String,
+        changes: Vec<Change>,
+    },
+    /// A tracepoint's function `trace_event_raw_event_<class>` changed: the function's
+    /// changes.
+    #[serde(rename = "Func changed")]
+    FuncChanged { func: String, changes: Vec<Change> },
+    /// A tracepoint's `print_fmt` changed (detail: the text shown by tracefs, not what a
+    /// program reads).
+    #[serde(rename = "Format changed")]
+    FormatChanged { old: String, new: String },
 }
 
 /// What a change means for an eBPF program that depends on the item (SPEC §5).
@@ -74,6 +89,17 @@ impl Change {
             Change::ValueChanged { .. } => "Value changed",
             Change::ConfigChanged { .. } => "Config changed",
             Change::LayoutChanged { .. } => "Layout changed",
+            Change::EventChanged { .. } => "Event changed",
+            Change::FuncChanged { .. } => "Func changed",
+            Change::FormatChanged { .. } => "Format changed",
+        }
+    }
+
+    /// The changes nested in this one (a tracepoint's struct or function changes).
+    pub fn nested(&self) -> &[Change] {
+        match self {
+            Change::EventChanged { changes, .. } | Change::FuncChanged { changes, .. } => changes,
+            _ => &[],
         }
     }
 
@@ -85,6 +111,11 @@ impl Change {
             | Change::ParamTypeChanged { .. }
             | Change::ReturnTypeChanged { .. }
             | Change::FieldTypeChanged { .. } => Consequence::StrayRead,
+            Change::EventChanged { changes, .. } | Change::FuncChanged { changes, .. } => changes
+                .iter()
+                .map(Change::consequence)
+                .min()
+                .unwrap_or(Consequence::None),
             _ => Consequence::None,
         }
     }
@@ -111,8 +142,47 @@ impl Change {
             }
             Change::ConfigChanged { old, new } => (old.clone(), Some(new.clone())),
             Change::LayoutChanged { what } => (what.clone(), None),
+            Change::EventChanged { name, .. } => (format!("struct {name}"), None),
+            Change::FuncChanged { func, .. } => (func.clone(), None),
+            Change::FormatChanged { old, new } => {
+                (old.replace('\n', "\\n"), Some(new.replace('\n', "\\n")))
+            }
         }
     }
+}
+
+/// Changes between two tracepoints: their structs (`Event changed`), their functions
+/// (`Func changed`), then their format strings (`Format changed`).
+pub fn tracepoints(
+    old: (&Tracepoint, Option<&Composite>, Option<&Proto>),
+    new: (&Tracepoint, Option<&Composite>, Option<&Proto>),
+) -> Vec<Change> {
+    let mut out = Vec::new();
+    if let (Some(a), Some(b)) = (old.1, new.1) {
+        let changes = composites(a, b);
+        if !changes.is_empty() {
+            out.push(Change::EventChanged {
+                name: new.0.struct_name(),
+                changes,
+            });
+        }
+    }
+    if let (Some(a), Some(b)) = (old.2, new.2) {
+        let changes = protos(a, b);
+        if !changes.is_empty() {
+            out.push(Change::FuncChanged {
+                func: new.0.func_name(),
+                changes,
+            });
+        }
+    }
+    if old.0.fmt != new.0.fmt {
+        out.push(Change::FormatChanged {
+            old: old.0.fmt.clone(),
+            new: new.0.fmt.clone(),
+        });
+    }
+    out
 }
 
 /// Changes between two struct or union definitions.
@@ -276,6 +346,18 @@ pub fn items(old: Item<'_>, new: Item<'_>) -> Vec<Change> {
         (Item::Composite(a), Item::Composite(b)) => composites(a, b),
         (Item::Func(a), Item::Func(b)) => protos(a, b),
         (Item::Enum(a), Item::Enum(b)) => enums(a, b),
+        (
+            Item::Tracepoint {
+                tp: a,
+                event: ea,
+                func: fa,
+            },
+            Item::Tracepoint {
+                tp: b,
+                event: eb,
+                func: fb,
+            },
+        ) => tracepoints((a, ea, fa), (b, eb, fb)),
         (Item::Config(a), Item::Config(b)) if a != b => vec![Change::ConfigChanged {
             old: a.to_string(),
             new: b.to_string(),

@@ -261,6 +261,29 @@ impl FuncStatus {
     }
 }
 
+/// A tracepoint (SPEC §3): the event's class, the system it is listed under in tracefs
+/// (`sched` for `sched/sched_switch`) and its `print_fmt`. Its surface also holds the struct
+/// `trace_event_raw_<class>` and the function `trace_event_raw_event_<class>`, kept with the
+/// image's other structs and functions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Tracepoint {
+    pub class: String,
+    pub system: String,
+    pub fmt: String,
+}
+
+impl Tracepoint {
+    /// The struct of the event's record: `trace_event_raw_<class>`.
+    pub fn struct_name(&self) -> String {
+        format!("trace_event_raw_{}", self.class)
+    }
+
+    /// The function that records the event: `trace_event_raw_event_<class>`.
+    pub fn func_name(&self) -> String {
+        format!("trace_event_raw_event_{}", self.class)
+    }
+}
+
 /// What kind of dependency. The order is the order of listings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -270,22 +293,29 @@ pub enum Kind {
     Field,
     Enum,
     Func,
+    Tracepoint,
     Lsm,
     Kfunc,
+    Syscall,
     Config,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Struct,
         Kind::Union,
         Kind::Field,
         Kind::Enum,
         Kind::Func,
+        Kind::Tracepoint,
         Kind::Lsm,
         Kind::Kfunc,
+        Kind::Syscall,
         Kind::Config,
     ];
+
+    /// Kinds read from the image's data and symbols (SPEC §3), with the types' help.
+    pub const DATA: [Kind; 2] = [Kind::Tracepoint, Kind::Syscall];
 
     /// Kinds that come from an image's types (BTF, or DWARF).
     pub const TYPES: [Kind; 6] = [
@@ -297,12 +327,14 @@ impl Kind {
         Kind::Kfunc,
     ];
 
-    /// Kinds that are stored (fields are derived from structs and unions).
-    pub const STORED: [Kind; 7] = [
+    /// Kinds stored as a name → definition index (fields are derived from structs and
+    /// unions; syscalls are stored as whole tables).
+    pub const STORED: [Kind; 8] = [
         Kind::Struct,
         Kind::Union,
         Kind::Enum,
         Kind::Func,
+        Kind::Tracepoint,
         Kind::Lsm,
         Kind::Kfunc,
         Kind::Config,
@@ -316,6 +348,8 @@ impl Kind {
             Kind::Field => "Field",
             Kind::Enum => "Enum",
             Kind::Func => "Function",
+            Kind::Tracepoint => "Tracepoint",
+            Kind::Syscall => "Syscall",
             Kind::Lsm => "LSM hook",
             Kind::Kfunc => "kfunc",
             Kind::Config => "Config",
@@ -330,6 +364,8 @@ impl Kind {
             Kind::Field => "field",
             Kind::Enum => "enum",
             Kind::Func => "func",
+            Kind::Tracepoint => "tracepoint",
+            Kind::Syscall => "syscall",
             Kind::Lsm => "lsm",
             Kind::Kfunc => "kfunc",
             Kind::Config => "config",
@@ -345,6 +381,8 @@ impl Kind {
             "func" | "function" | "funcs" | "functions" => Kind::Func,
             "lsm" | "lsm-hook" | "lsm_hook" | "hook" => Kind::Lsm,
             "kfunc" | "kfuncs" => Kind::Kfunc,
+            "tracepoint" | "tracepoints" | "tp" | "event" => Kind::Tracepoint,
+            "syscall" | "syscalls" => Kind::Syscall,
             "config" | "configs" => Kind::Config,
             _ => return None,
         })
@@ -367,6 +405,16 @@ pub struct Surface {
     /// Function status by name (from DWARF and the symbol table), when known.
     #[serde(default)]
     pub func_status: BTreeMap<String, FuncStatus>,
+    /// Tracepoints by event name.
+    #[serde(default)]
+    pub tracepoints: BTreeMap<String, Tracepoint>,
+    /// The native system call table: number → name (prefixes such as `__x64_sys_`
+    /// stripped; unimplemented numbers left out).
+    #[serde(default)]
+    pub syscalls: BTreeMap<u32, String>,
+    /// Compatibility tables by ABI (`ia32`, `x32`, `compat`, `emu`...), where present.
+    #[serde(default)]
+    pub compat_syscalls: BTreeMap<String, BTreeMap<u32, String>>,
 }
 
 impl TypeRef {
@@ -403,6 +451,14 @@ pub enum Item<'a> {
     },
     Enum(&'a Enum),
     Func(&'a Proto),
+    /// A tracepoint with its struct and function, where the image has them.
+    Tracepoint {
+        tp: &'a Tracepoint,
+        event: Option<&'a Composite>,
+        func: Option<&'a Proto>,
+    },
+    /// A system call: its number.
+    Syscall(u32),
     Config(&'a str),
 }
 
@@ -462,6 +518,12 @@ impl Surface {
             Kind::Func => self.funcs.get(name).map(Item::Func),
             Kind::Lsm => self.lsm_hooks.get(name).map(Item::Func),
             Kind::Kfunc => self.kfuncs.get(name).map(Item::Func),
+            Kind::Tracepoint => self.tracepoints.get(name).map(|tp| Item::Tracepoint {
+                tp,
+                event: self.structs.get(&tp.struct_name()),
+                func: self.funcs.get(&tp.func_name()),
+            }),
+            Kind::Syscall => self.syscall_number(name).map(Item::Syscall),
             Kind::Config => self
                 .config
                 .get(name.strip_prefix("CONFIG_").unwrap_or(name))
@@ -484,8 +546,21 @@ impl Surface {
             Kind::Func => self.funcs.keys().cloned().collect(),
             Kind::Lsm => self.lsm_hooks.keys().cloned().collect(),
             Kind::Kfunc => self.kfuncs.keys().cloned().collect(),
+            Kind::Tracepoint => self.tracepoints.keys().cloned().collect(),
+            Kind::Syscall => {
+                let names: std::collections::BTreeSet<&String> = self.syscalls.values().collect();
+                names.into_iter().cloned().collect()
+            }
             Kind::Config => self.config.keys().cloned().collect(),
         }
+    }
+
+    /// The lowest number of the native system call `name`.
+    pub fn syscall_number(&self, name: &str) -> Option<u32> {
+        self.syscalls
+            .iter()
+            .find(|(_, n)| n.as_str() == name)
+            .map(|(&nr, _)| nr)
     }
 
     /// Number of items of each stored kind.
@@ -497,6 +572,8 @@ impl Surface {
             (Kind::Func, self.funcs.len()),
             (Kind::Lsm, self.lsm_hooks.len()),
             (Kind::Kfunc, self.kfuncs.len()),
+            (Kind::Tracepoint, self.tracepoints.len()),
+            (Kind::Syscall, self.names(Kind::Syscall).len()),
             (Kind::Config, self.config.len()),
         ])
     }

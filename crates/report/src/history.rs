@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use depsurf_diff::Change;
 use depsurf_surface::model::FuncStatus;
 use depsurf_surface::store::StoreError;
-use depsurf_surface::{Composite, Dataset, Enum, Item, Kind, Member, Proto, ctext};
+use depsurf_surface::{Composite, Dataset, Enum, Item, Kind, Member, Proto, Tracepoint, ctext};
 
 /// A definition of one item in one image, owned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +20,16 @@ pub enum Def {
     },
     Enum(Enum),
     Func(Proto),
+    Tracepoint {
+        tp: Tracepoint,
+        event: Option<Composite>,
+        func: Option<Proto>,
+    },
+    /// A system call's number, and its numbers in the compatibility tables.
+    Syscall {
+        nr: u32,
+        compat: Vec<(String, u32)>,
+    },
     Config(String),
 }
 
@@ -35,6 +45,12 @@ impl Def {
             },
             Def::Enum(e) => Item::Enum(e),
             Def::Func(p) => Item::Func(p),
+            Def::Tracepoint { tp, event, func } => Item::Tracepoint {
+                tp,
+                event: event.as_ref(),
+                func: func.as_ref(),
+            },
+            Def::Syscall { nr, .. } => Item::Syscall(*nr),
             Def::Config(v) => Item::Config(v),
         }
     }
@@ -63,12 +79,41 @@ impl Def {
             ),
             Def::Enum(e) => ctext::enum_def(name, e),
             Def::Func(p) => ctext::func_decl(name, p),
+            Def::Tracepoint { tp, event, func } => {
+                let mut t = format!(
+                    "/* tracepoint {}/{name}, class {} */\n",
+                    tp.system, tp.class
+                );
+                match event {
+                    Some(c) => t.push_str(&ctext::composite_def("struct", &tp.struct_name(), c)),
+                    None => t.push_str(&format!("/* no struct {} */", tp.struct_name())),
+                }
+                t.push('\n');
+                match func {
+                    Some(p) => t.push_str(&ctext::func_decl(&tp.func_name(), p)),
+                    None => t.push_str(&format!("/* no function {} */", tp.func_name())),
+                }
+                t.push_str(&format!("\n/* print fmt: {} */", fmt_comment(&tp.fmt)));
+                t
+            }
+            Def::Syscall { nr, compat } => {
+                let mut t = format!("{name} = {nr}");
+                for (abi, n) in compat {
+                    t.push_str(&format!("\n{name} = {n} ({abi})"));
+                }
+                t
+            }
             Def::Config(v) => format!(
                 "CONFIG_{}={v}",
                 name.strip_prefix("CONFIG_").unwrap_or(name)
             ),
         }
     }
+}
+
+/// A format string as tracefs prints it, made safe inside a C comment on one line.
+fn fmt_comment(fmt: &str) -> String {
+    fmt.replace('\n', "\\n").replace("*/", "*\\/")
 }
 
 /// Reads items from a dataset, caching by image.
@@ -146,6 +191,36 @@ impl<'d> Lookup<'d> {
             },
             Kind::Func | Kind::Lsm | Kind::Kfunc => match def(self.kind, &self.name)? {
                 Some(d) => Some(Def::Func(store.proto(d)?)),
+                None => None,
+            },
+            Kind::Tracepoint => match def(Kind::Tracepoint, &self.name)? {
+                Some(d) => {
+                    let tp = store.tracepoint(d)?;
+                    let event = match def(Kind::Struct, &tp.struct_name())? {
+                        Some(d) => Some(store.composite(d)?),
+                        None => None,
+                    };
+                    let func = match def(Kind::Func, &tp.func_name())? {
+                        Some(d) => Some(store.proto(d)?),
+                        None => None,
+                    };
+                    Some(Def::Tracepoint { tp, event, func })
+                }
+                None => None,
+            },
+            Kind::Syscall => match def(Kind::Syscall, &self.name)? {
+                Some(nr) => {
+                    let (_, compat) = store.syscalls(slot)?;
+                    let compat = compat
+                        .iter()
+                        .filter_map(|(abi, t)| {
+                            t.iter()
+                                .find(|(_, n)| **n == self.name)
+                                .map(|(&nr, _)| (abi.clone(), nr))
+                        })
+                        .collect();
+                    Some(Def::Syscall { nr, compat })
+                }
                 None => None,
             },
             Kind::Config => match def(Kind::Config, &self.name)? {

@@ -78,6 +78,9 @@ pub struct ChangeReport {
     pub new: Option<String>,
     /// `error`, `stray read`, `missing invocation`, or none.
     pub consequence: Option<&'static str>,
+    /// The changes inside this one (a tracepoint's struct or function changes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nested: Vec<ChangeReport>,
     /// The structured change.
     pub detail: Change,
 }
@@ -104,7 +107,9 @@ fn suggest_text(s: &[String]) -> String {
 
 fn change_report(c: Change) -> ChangeReport {
     let (code, new) = c.parts();
+    let nested = c.nested().iter().cloned().map(change_report).collect();
     ChangeReport {
+        nested,
         name: c.name(),
         code,
         new,
@@ -276,6 +281,22 @@ fn function_details(o: &mut String, f: &FuncStatus) {
     o.push_str("</ul>\n");
 }
 
+/// One change as a list item, with its nested changes as a list inside it.
+fn change_item(o: &mut String, c: &ChangeReport) {
+    let _ = write!(o, "<li>\n<b>{}. </b>\n<code>{}</code>", c.name, c.code);
+    if let Some(n) = &c.new {
+        let _ = write!(o, " ➡️ <code>{n}</code>");
+    }
+    if !c.nested.is_empty() {
+        o.push_str("\n<ul>\n");
+        for n in &c.nested {
+            change_item(o, n);
+        }
+        o.push_str("</ul>");
+    }
+    o.push_str("\n</li>\n");
+}
+
 /// The report in the seed's Markdown format.
 pub fn markdown(r: &Report) -> String {
     let kind = Kind::parse(r.kind).unwrap_or(Kind::Struct);
@@ -283,7 +304,11 @@ pub fn markdown(r: &Report) -> String {
         Kind::Config => format!("CONFIG_{}", r.name),
         _ => r.name.clone(),
     };
-    let lang = if kind == Kind::Config { "text" } else { "c" };
+    let lang = if matches!(kind, Kind::Config | Kind::Syscall) {
+        "text"
+    } else {
+        "c"
+    };
     let mut o = String::new();
     let _ = writeln!(o, "# {}: <code>{}</code>", kind.title(), shown_name);
     o.push_str("\n## Status\n");
@@ -348,11 +373,7 @@ pub fn markdown(r: &Report) -> String {
                         p.old.label, p.new.label
                     );
                     for c in &p.changes {
-                        let _ = write!(o, "<li>\n<b>{}. </b>\n<code>{}</code>", c.name, c.code);
-                        if let Some(n) = &c.new {
-                            let _ = write!(o, " ➡️ <code>{n}</code>");
-                        }
-                        o.push_str("\n</li>\n");
+                        change_item(&mut o, c);
                     }
                     o.push_str("</ul>\n</details>\n</li>\n");
                 }

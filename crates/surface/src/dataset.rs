@@ -126,7 +126,9 @@ impl Dataset {
         } else {
             kind
         };
-        self.slots.contains_key(id) && self.image(id).is_some_and(|m| !m.missing.contains(&kind))
+        self.store.holds(kind)
+            && self.slots.contains_key(id)
+            && self.image(id).is_some_and(|m| !m.missing.contains(&kind))
     }
 
     pub fn store(&self) -> &Store {

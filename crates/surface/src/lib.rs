@@ -9,6 +9,8 @@ pub mod research;
 pub mod store;
 
 pub use dataset::Dataset;
-pub use depsurf_model::{Composite, Enum, Item, Kind, Member, Param, Proto, Surface, TypeRef};
+pub use depsurf_model::{
+    Composite, Enum, Item, Kind, Member, Param, Proto, Surface, Tracepoint, TypeRef,
+};
 pub use depsurf_model::{ctext, model};
 pub use extract::{ImageMeta, extract};

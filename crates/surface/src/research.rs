@@ -4,7 +4,9 @@
 //! ```text
 //! types_struct/<image>.jsonl   types_union/<image>.jsonl   types_enum/<image>.jsonl
 //! types_func/<image>.jsonl     config/<image>.config        func_groups/<image>.jsonl
+//! tracepoints/<image>.jsonl    syscalls/<image>.json
 //! lsm_hooks/<image>.jsonl      kfuncs/<image>.jsonl          (depsurf's additions)
+//! syscalls_compat/<image>.json                               (depsurf's addition)
 //! depsurf-manifest.toml                                      (identities and groups)
 //! ```
 //! Export writes into a temporary directory renamed into place at the end.
@@ -19,7 +21,7 @@ use crate::extract::ImageMeta;
 use crate::manifest::Manifest;
 use crate::model::{
     Callers, Collision, Composite, Enum, FuncEntry, FuncStatus, FuncSymbol, InlineAttr, InlineType,
-    Member, Param, Proto, Surface, TypeRef,
+    Member, Param, Proto, Surface, Tracepoint, TypeRef,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -46,15 +48,19 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ResearchError + '_ {
     }
 }
 
-const DIRS: [&str; 7] = [
+const DIRS: [&str; 8] = [
     "types_struct",
     "types_union",
     "types_enum",
     "types_func",
     "func_groups",
+    "tracepoints",
     "lsm_hooks",
     "kfuncs",
 ];
+
+/// Directories of one JSON object per image.
+const JSON_DIRS: [&str; 2] = ["syscalls", "syscalls_compat"];
 
 // ---------------------------------------------------------------------------------------
 // To JSON
@@ -123,6 +129,48 @@ pub fn func_json(name: &str, p: &Proto) -> Value {
 
 /// A function group (function status) in the research system's shape. When a dataset
 /// kept only the number of callers, `caller_inline_count` / `caller_func_count` say it.
+/// A tracepoint with its struct and function (`null` where the image lacks them).
+pub fn tracepoint_json(event: &str, tp: &Tracepoint, s: &Surface) -> Value {
+    let (sn, fname) = (tp.struct_name(), tp.func_name());
+    json!({
+        "class_name": tp.class,
+        "event_name": event,
+        "func_name": fname,
+        "struct_name": sn,
+        "fmt_str": tp.fmt,
+        "system": tp.system,
+        "func": s.funcs.get(&fname).map(|p| func_json(&fname, p)),
+        "struct": s.structs.get(&sn).map(|c| composite_json("STRUCT", &sn, c)),
+    })
+}
+
+/// A system call table: `{"0": "read", ...}`.
+pub fn syscalls_json(t: &BTreeMap<u32, String>) -> Value {
+    Value::Object(
+        t.iter()
+            .map(|(nr, n)| (nr.to_string(), Value::String(n.clone())))
+            .collect(),
+    )
+}
+
+fn syscalls_from_json(v: &Value, path: &Path) -> Result<BTreeMap<u32, String>, ResearchError> {
+    let bad = |what: String| ResearchError::Invalid(format!("{}: {what}", path.display()));
+    let obj = v
+        .as_object()
+        .ok_or_else(|| bad("expected an object of number: name".into()))?;
+    obj.iter()
+        .map(|(k, n)| {
+            let nr = k
+                .parse::<u32>()
+                .map_err(|_| bad(format!("{k:?} is not a system call number")))?;
+            let name = n
+                .as_str()
+                .ok_or_else(|| bad(format!("the name of {nr} is not a string")))?;
+            Ok((nr, name.to_string()))
+        })
+        .collect()
+}
+
 pub fn func_group_json(name: &str, f: &FuncStatus) -> Value {
     let funcs: Vec<Value> = f
         .entries
@@ -500,6 +548,66 @@ pub fn import_image(root: &Path, image: &str) -> Result<Surface, ResearchError> 
             Ok(())
         })?;
     }
+    let p = file("tracepoints", "jsonl");
+    if p.exists() {
+        read_jsonl(&p, |r, v| {
+            let event = r.str(&v, "event_name")?.to_string();
+            let tp = Tracepoint {
+                class: r.str(&v, "class_name")?.to_string(),
+                system: v
+                    .get("system")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                fmt: v
+                    .get("fmt_str")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            };
+            // The struct and function usually are in types_struct and types_func too; take
+            // them from here where they are not.
+            if let Some(st) = v.get("struct").filter(|x| !x.is_null()) {
+                let mut members = Vec::new();
+                r.members(st, 0, &mut members, &mut 0, 0)?;
+                let c = Composite {
+                    size: r.u32(st, "size")?,
+                    members,
+                };
+                s.structs.entry(tp.struct_name()).or_insert(c);
+            }
+            if let Some(f) = v.get("func").filter(|x| !x.is_null()) {
+                let proto = r.proto(
+                    f.get("type")
+                        .ok_or_else(|| r.bad("function without \"type\""))?,
+                    0,
+                )?;
+                s.funcs.entry(tp.func_name()).or_insert(proto);
+            }
+            s.tracepoints.insert(event, tp);
+            Ok(())
+        })?;
+    }
+    for dir in JSON_DIRS {
+        let p = file(dir, "json");
+        if !p.exists() {
+            continue;
+        }
+        let data = std::fs::read(&p).map_err(io(&p))?;
+        let v: Value = serde_json::from_slice(&data)
+            .map_err(|e| ResearchError::Invalid(format!("{}: {e}", p.display())))?;
+        if dir == "syscalls" {
+            s.syscalls = syscalls_from_json(&v, &p)?;
+        } else {
+            let obj = v.as_object().ok_or_else(|| {
+                ResearchError::Invalid(format!("{}: expected an object of tables", p.display()))
+            })?;
+            for (abi, t) in obj {
+                s.compat_syscalls
+                    .insert(abi.clone(), syscalls_from_json(t, &p)?);
+            }
+        }
+    }
     let p = file("config", "config");
     if p.exists() {
         let data = std::fs::read(&p).map_err(io(&p))?;
@@ -513,7 +621,7 @@ pub fn import_image(root: &Path, image: &str) -> Result<Surface, ResearchError> 
 /// The images a research layout holds: file stems found in any of its directories.
 pub fn list_images(root: &Path) -> Result<Vec<String>, ResearchError> {
     let mut names = std::collections::BTreeSet::new();
-    for dir in DIRS.iter().copied().chain(["config"]) {
+    for dir in DIRS.iter().copied().chain(JSON_DIRS).chain(["config"]) {
         let d = root.join(dir);
         let Ok(rd) = std::fs::read_dir(&d) else {
             continue;
@@ -524,6 +632,7 @@ pub fn list_images(root: &Path) -> Result<Vec<String>, ResearchError> {
             if let Some(stem) = n
                 .strip_suffix(".jsonl")
                 .or_else(|| n.strip_suffix(".config"))
+                .or_else(|| n.strip_suffix(".json"))
             {
                 names.insert(stem.to_string());
             }
@@ -613,7 +722,7 @@ pub fn export(
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
             .map_err(io(tmp.path()))?;
     }
-    for d in DIRS.iter().copied().chain(["config"]) {
+    for d in DIRS.iter().copied().chain(JSON_DIRS).chain(["config"]) {
         let p = tmp.path().join(d);
         std::fs::create_dir(&p).map_err(io(&p))?;
     }
@@ -641,6 +750,24 @@ pub fn export(
             &f("func_groups", "jsonl"),
             s.func_status.iter().map(|(n, st)| func_group_json(n, st)),
         )?;
+        write_lines(
+            &f("tracepoints", "jsonl"),
+            s.tracepoints
+                .iter()
+                .map(|(n, tp)| tracepoint_json(n, tp, s)),
+        )?;
+        let p = f("syscalls", "json");
+        std::fs::write(&p, syscalls_json(&s.syscalls).to_string()).map_err(io(&p))?;
+        if !s.compat_syscalls.is_empty() {
+            let v = Value::Object(
+                s.compat_syscalls
+                    .iter()
+                    .map(|(abi, t)| (abi.clone(), syscalls_json(t)))
+                    .collect(),
+            );
+            let p = f("syscalls_compat", "json");
+            std::fs::write(&p, v.to_string()).map_err(io(&p))?;
+        }
         write_lines(
             &f("lsm_hooks", "jsonl"),
             s.lsm_hooks.iter().map(|(n, p)| func_json(n, p)),
@@ -687,6 +814,8 @@ pub fn summary(images: &[(ImageMeta, Surface)]) -> BTreeMap<&'static str, usize>
         *m.entry("unions").or_default() += s.unions.len();
         *m.entry("enums").or_default() += s.enums.len();
         *m.entry("funcs").or_default() += s.funcs.len();
+        *m.entry("tracepoints").or_default() += s.tracepoints.len();
+        *m.entry("syscalls").or_default() += s.syscalls.len();
     }
     m
 }

@@ -20,15 +20,18 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use crate::model::{
     Callers, Collision, Composite, Enum, FuncEntry, FuncStatus, FuncSymbol, InlineAttr, InlineType,
-    Kind, Member, Param, Proto, Surface, TypeRef,
+    Kind, Member, Param, Proto, Surface, Tracepoint, TypeRef,
 };
 
 pub const MAGIC: &[u8; 8] = b"DEPSURF\0";
 /// The format version this build writes and reads.
 /// Version 2 sorts the string table and delta-encodes the names of the per-image indexes.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 3 adds tracepoints and system call tables.
+pub const FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -83,6 +86,20 @@ struct EnumNode {
     size: u32,
     values: Vec<(u32, i64)>,
 }
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct TracepointNode {
+    class: u32,
+    system: u32,
+    fmt: u32,
+}
+
+/// One image's system call tables: (ABI name, ""` for the native table; its (number, name)
+/// entries).
+type SyscallTables = Vec<(u32, Vec<(u32, u32)>)>;
+
+/// A system call table: number → name.
+pub type SyscallTable = BTreeMap<u32, String>;
 
 /// An entry without its address: addresses differ between builds, the rest often does not,
 /// so addresses live in a per-image list and entries are shared.
@@ -279,6 +296,8 @@ pub struct StoreBuilder {
     composites: Interner<CompositeNode>,
     enums: Interner<EnumNode>,
     statuses: Interner<StatusNode>,
+    tracepoints: Interner<TracepointNode>,
+    syscalls: Vec<SyscallTables>,
     status_index: KindIndex,
     status_addrs: Vec<ImageAddrs>,
     index: HashMap<Kind, KindIndex>,
@@ -413,10 +432,30 @@ impl StoreBuilder {
             }
             self.push(kind, std::mem::take(&mut e));
         }
+        for (n, tp) in &s.tracepoints {
+            let node = TracepointNode {
+                class: self.s(&tp.class),
+                system: self.s(&tp.system),
+                fmt: self.s(&tp.fmt),
+            };
+            e.push((self.s(n), self.tracepoints.id(node)));
+        }
+        self.push(Kind::Tracepoint, std::mem::take(&mut e));
         for (n, v) in &s.config {
             e.push((self.s(n), self.s(v)));
         }
         self.push(Kind::Config, e);
+        let mut tables = Vec::new();
+        for (abi, table) in std::iter::once(("", &s.syscalls))
+            .chain(s.compat_syscalls.iter().map(|(abi, t)| (abi.as_str(), t)))
+        {
+            if abi.is_empty() || !table.is_empty() {
+                let entries = table.iter().map(|(&nr, n)| (nr, self.s(n))).collect();
+                tables.push((self.s(abi), entries));
+            }
+        }
+        self.syscalls.resize_with(self.images, Vec::new);
+        self.syscalls.push(tables);
         let mut st = Vec::with_capacity(s.func_status.len());
         let base = s
             .func_status
@@ -503,6 +542,17 @@ impl StoreBuilder {
                 r(&mut y.bind);
             }
         }
+        for tp in &mut self.tracepoints.items {
+            r(&mut tp.class);
+            r(&mut tp.system);
+            r(&mut tp.fmt);
+        }
+        for img in &mut self.syscalls {
+            for (abi, entries) in img.iter_mut() {
+                r(abi);
+                entries.iter_mut().for_each(|(_, n)| r(n));
+            }
+        }
         for (kind, idx) in self.index.iter_mut() {
             for img in &mut idx.images {
                 for (n, d) in img.iter_mut() {
@@ -539,7 +589,11 @@ impl StoreBuilder {
             ("composites".into(), encode(&self.composites.items)),
             ("enums".into(), encode(&self.enums.items)),
             ("funcstatus".into(), encode(&self.statuses.items)),
+            ("tracepoints".into(), encode(&self.tracepoints.items)),
         ];
+        let mut syscalls = self.syscalls;
+        syscalls.resize_with(self.images, Vec::new);
+        sections.push(("syscalls".into(), encode(&syscalls)));
         let mut status_index = self.status_index;
         status_index.images.resize_with(self.images, Vec::new);
         sections.push(("index.funcstatus".into(), encode(&status_index.to_wire())));
@@ -606,6 +660,9 @@ pub struct Store {
     statuses: Option<Section<Vec<StatusNode>>>,
     status_index: Option<Section<KindIndex>>,
     status_addrs: Option<Section<Vec<ImageAddrs>>>,
+    /// Absent in stores before version 3.
+    tracepoints: Option<Section<Vec<TracepointNode>>>,
+    syscalls: Option<Section<Vec<SyscallTables>>>,
     index: HashMap<Kind, Section<KindIndex>>,
 }
 
@@ -676,8 +733,30 @@ impl Store {
 
         let mut index = HashMap::new();
         for kind in Kind::STORED {
-            index.insert(kind, section(take(&format!("index.{}", kind.as_str()))?));
+            let name = format!("index.{}", kind.as_str());
+            if version < 3 && kind == Kind::Tracepoint {
+                // Written before tracepoints were extracted: no image has any.
+                let empty = Section {
+                    raw: 0..0,
+                    raw_len: 0,
+                    value: OnceLock::new(),
+                };
+                let _ = empty.value.set(Ok(KindIndex {
+                    images: vec![Vec::new(); ids.len()],
+                }));
+                index.insert(kind, empty);
+                continue;
+            }
+            index.insert(kind, section(take(&name)?));
         }
+        let (tracepoints, syscalls) = if version >= 3 {
+            (
+                Some(section(take("tracepoints")?)),
+                Some(section(take("syscalls")?)),
+            )
+        } else {
+            (None, None)
+        };
         let statuses = take("funcstatus").ok().map(section);
         let status_index = take("index.funcstatus").ok().map(section);
         let status_addrs = take("funcaddrs").ok().map(section);
@@ -693,6 +772,8 @@ impl Store {
             statuses,
             status_index,
             status_addrs,
+            tracepoints,
+            syscalls,
             index,
         };
         store.images = store.ids.len();
@@ -767,8 +848,16 @@ impl Store {
 
     /// The definition id of `name` (of a stored kind) in image `image`. Equal ids mean equal
     /// definitions.
+    /// For a system call, the "definition" is its number in the native table.
     pub fn def_id(&self, image: usize, kind: Kind, name: &str) -> Result<Option<u32>, StoreError> {
         let strings = self.strings()?;
+        if kind == Kind::Syscall {
+            return Ok(self.native_syscalls(image)?.and_then(|t| {
+                t.iter()
+                    .find(|&&(_, n)| strings.get(n) == name)
+                    .map(|&(nr, _)| nr)
+            }));
+        }
         let Some(entries) = self.kind_index(kind)?.images.get(image) else {
             return Ok(None);
         };
@@ -781,6 +870,15 @@ impl Store {
     /// Names of `kind` in image `image`, sorted.
     pub fn names(&self, image: usize, kind: Kind) -> Result<Vec<&str>, StoreError> {
         let strings = self.strings()?;
+        if kind == Kind::Syscall {
+            let mut v: Vec<&str> = self
+                .native_syscalls(image)?
+                .map(|t| t.iter().map(|&(_, n)| strings.get(n)).collect())
+                .unwrap_or_default();
+            v.sort_unstable();
+            v.dedup();
+            return Ok(v);
+        }
         Ok(self
             .kind_index(kind)?
             .images
@@ -1003,6 +1101,69 @@ impl Store {
         }
     }
 
+    /// Whether the store can hold items of `kind` (stores before version 3 hold no
+    /// tracepoints and no system calls).
+    pub fn holds(&self, kind: Kind) -> bool {
+        !Kind::DATA.contains(&kind) || self.version >= 3
+    }
+
+    fn syscall_tables(&self, image: usize) -> Result<Option<&SyscallTables>, StoreError> {
+        match &self.syscalls {
+            Some(sec) => Ok(Self::decode(&self.data, sec)?.get(image)),
+            None => Ok(None),
+        }
+    }
+
+    fn native_syscalls(&self, image: usize) -> Result<Option<&[(u32, u32)]>, StoreError> {
+        let strings = self.strings()?;
+        Ok(self.syscall_tables(image)?.and_then(|t| {
+            t.iter()
+                .find(|(abi, _)| strings.get(*abi).is_empty())
+                .map(|(_, e)| e.as_slice())
+        }))
+    }
+
+    /// The system call tables of image `image`: the native one, and the compatibility ones
+    /// by ABI.
+    pub fn syscalls(
+        &self,
+        image: usize,
+    ) -> Result<(SyscallTable, BTreeMap<String, SyscallTable>), StoreError> {
+        let strings = self.strings()?;
+        let mut native = SyscallTable::new();
+        let mut compat = BTreeMap::new();
+        for (abi, entries) in self.syscall_tables(image)?.into_iter().flatten() {
+            let table: SyscallTable = entries
+                .iter()
+                .map(|&(nr, n)| (nr, strings.get(n).to_string()))
+                .collect();
+            match strings.get(*abi) {
+                "" => native = table,
+                abi => {
+                    compat.insert(abi.to_string(), table);
+                }
+            }
+        }
+        Ok((native, compat))
+    }
+
+    /// A tracepoint by definition id.
+    pub fn tracepoint(&self, id: u32) -> Result<Tracepoint, StoreError> {
+        let s = self.strings()?;
+        let sec = self
+            .tracepoints
+            .as_ref()
+            .ok_or_else(|| corrupt("no tracepoints in this store"))?;
+        let t = Self::decode(&self.data, sec)?
+            .get(id as usize)
+            .ok_or_else(|| corrupt(format!("tracepoint {id} out of range")))?;
+        Ok(Tracepoint {
+            class: s.get(t.class).to_string(),
+            system: s.get(t.system).to_string(),
+            fmt: s.get(t.fmt).to_string(),
+        })
+    }
+
     /// A config value by its string id.
     pub fn string(&self, id: u32) -> Result<String, StoreError> {
         Ok(self.strings()?.get(id).to_string())
@@ -1045,6 +1206,10 @@ impl Store {
         for (n, d) in entries(Kind::Config)? {
             s.config.insert(n, self.string(d)?);
         }
+        for (n, d) in entries(Kind::Tracepoint)? {
+            s.tracepoints.insert(n, self.tracepoint(d)?);
+        }
+        (s.syscalls, s.compat_syscalls) = self.syscalls(image)?;
         for n in self.status_names(image)? {
             if let Some(f) = self.func_status(image, n)? {
                 s.func_status.insert(n.to_string(), f);
@@ -1131,8 +1296,21 @@ mod tests {
                 }],
             },
         );
+        s.tracepoints.insert(
+            "sched_switch".into(),
+            Tracepoint {
+                class: "sched_switch".into(),
+                system: "sched".into(),
+                fmt: "\"prev_comm=%s\", REC->prev_comm".into(),
+            },
+        );
+        s.syscalls.insert(0, "read".into());
+        s.syscalls.insert(1, "write".into());
+        s.syscalls.insert(2, "read".into());
         if extra {
             s.config.insert("BPF_LSM".into(), "y".into());
+            s.compat_syscalls
+                .insert("ia32".into(), BTreeMap::from([(3, "read".into())]));
         }
         s
     }
@@ -1160,6 +1338,13 @@ mod tests {
             b.func_status.get("f")
         );
         assert_eq!(store.func_status(1, "nope").unwrap(), None);
+        assert_eq!(store.def_id(0, Kind::Syscall, "read").unwrap(), Some(0));
+        assert_eq!(store.def_id(0, Kind::Syscall, "open").unwrap(), None);
+        assert_eq!(store.names(0, Kind::Syscall).unwrap(), ["read", "write"]);
+        assert_eq!(
+            store.def_id(0, Kind::Tracepoint, "sched_switch").unwrap(),
+            store.def_id(1, Kind::Tracepoint, "sched_switch").unwrap()
+        );
         // Every truncation is an error, not a panic.
         for cut in [0, 10, 20, bytes.len() / 2, bytes.len() - 1] {
             if let Ok(s) = Store::open(depsurf_image::Bytes::from_vec(bytes[..cut].to_vec())) {

@@ -2,6 +2,8 @@
 //! Extraction reads images; it never renders.
 
 pub mod btf;
+pub mod syscalls;
+pub mod tracepoints;
 
 use depsurf_image::KernelImage;
 use serde::{Deserialize, Serialize};
@@ -162,6 +164,102 @@ fn lsm_hooks(s: &mut Surface) {
     s.lsm_hooks = hooks;
 }
 
+/// Records that `kind` could not be extracted, and why.
+fn set_missing(meta: &mut ImageMeta, kind: Kind, why: String) {
+    if !meta.missing.contains(&kind) {
+        meta.missing.push(kind);
+    }
+    meta.pending = Some(match meta.pending.take() {
+        Some(p) => format!("{p}; {why}"),
+        None => why,
+    });
+}
+
+/// A list of names for a message: the first few, and how many more.
+fn some(names: &[String]) -> String {
+    let mut s = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if names.len() > 5 {
+        s.push_str(&format!(" and {} more", names.len() - 5));
+    }
+    s
+}
+
+/// Tracepoints and system calls, read from the image's data (tracepoints need its types).
+fn data_kinds(img: &KernelImage, meta: &mut ImageMeta, s: &mut Surface, have_types: bool) {
+    let mem = match depsurf_image::KernelMemory::of(img) {
+        Ok(m) => m,
+        Err(p) => {
+            let why = format!("tracepoints and system calls need the kernel's data: {p}");
+            set_missing(meta, Kind::Tracepoint, why);
+            meta.missing.push(Kind::Syscall);
+            return;
+        }
+    };
+    let from = format!(
+        "data of {}, symbols from {} of {}",
+        short(&mem.memory_from),
+        mem.symbols_kind,
+        short(&mem.symbols_from)
+    );
+    match syscalls::scan(&mem) {
+        Ok(tables) => {
+            let mut parts = Vec::new();
+            for t in tables {
+                let mut part = format!("{} {}", t.entries.len(), t.symbol);
+                if !t.unprefixed.is_empty() || !t.unnamed.is_empty() {
+                    part.push_str(&format!(
+                        " ({} named by an unprefixed symbol, {} by none)",
+                        t.unprefixed.len(),
+                        t.unnamed.len()
+                    ));
+                }
+                parts.push(part);
+                if t.abi.is_empty() {
+                    s.syscalls = t.entries;
+                } else {
+                    s.compat_syscalls.insert(t.abi.to_string(), t.entries);
+                }
+            }
+            meta.sources
+                .push(format!("syscalls: {}; {from}", parts.join(", ")));
+        }
+        Err(e) => set_missing(meta, Kind::Syscall, format!("system calls: {e}")),
+    }
+    if !have_types {
+        set_missing(
+            meta,
+            Kind::Tracepoint,
+            "tracepoints are read with the image's types".into(),
+        );
+        return;
+    }
+    match tracepoints::scan(&mem, s) {
+        Ok(t) => {
+            let mut line = format!(
+                "tracepoints: {} of {} events ({} not tracepoints, {} ignored)",
+                t.tracepoints.len(),
+                t.events,
+                t.not_tracepoints,
+                t.ignored
+            );
+            for (what, list) in [
+                ("without a class symbol", &t.unnamed),
+                ("duplicate names", &t.duplicates),
+                ("without __tracepoint_ symbol", &t.without_symbol),
+                ("without trace_event_raw_ struct", &t.without_struct),
+            ] {
+                if !list.is_empty() {
+                    line.push_str(&format!("; {} {what}: {}", list.len(), some(list)));
+                }
+            }
+            line.push_str(&format!("; {from}"));
+            meta.sources.push(line);
+            s.tracepoints = t.tracepoints;
+        }
+        Err(e) => set_missing(meta, Kind::Tracepoint, format!("tracepoints: {e}")),
+    }
+}
+
 /// Extracts the surface of one image. An image without types still yields what it has
 /// (its config), with the type kinds listed as missing.
 pub fn extract_with(
@@ -242,6 +340,7 @@ pub fn extract_with(
             "no BTF and no DWARF in {}: its types are unknown",
             img.name()
         ));
+        data_kinds(img, &mut meta, &mut s, false);
         meta.sources.push(match &img.config {
             Some(c) => format!("config: {}", short(&c.origin)),
             None => "config: none".into(),
@@ -283,6 +382,7 @@ pub fn extract_with(
         symbols_from
             .unwrap_or_else(|| "symbols: none (kfuncs only from bpf_kfunc decl tags)".to_string()),
     );
+    data_kinds(img, &mut meta, &mut s, true);
 
     meta.sources.push(match &img.config {
         Some(c) => format!("config: {}", short(&c.origin)),
