@@ -20,6 +20,7 @@ pub mod identity;
 pub mod image;
 pub mod input;
 pub mod inspect;
+pub mod kallsyms;
 pub mod memory;
 pub mod sniff;
 pub mod symbols;

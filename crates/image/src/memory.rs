@@ -40,6 +40,8 @@ pub struct KernelMemory<'a> {
     pub symbols_from: String,
     /// Which listing: `.symtab`, `System.map` or `kallsyms`.
     pub symbols_kind: &'static str,
+    /// Where `.text` starts, for an ELF image (kallsyms may count from it).
+    text: Option<u64>,
 }
 
 /// Pointer size and byte order of a Debian architecture, for images without ELF headers.
@@ -130,6 +132,86 @@ fn parse_rela(
     Ok(out)
 }
 
+/// Symbols from kallsyms, when they include data: built without `CONFIG_KALLSYMS_ALL`,
+/// kallsyms holds functions only, and nothing of the kernel's data can be found by name.
+fn kallsyms_table(symbols: Vec<crate::symbols::Sym>, origin: &str) -> Result<SymbolTable, Problem> {
+    let t = SymbolTable::new(symbols);
+    if t.get("sys_call_table").is_none() && t.get("__start_ftrace_events").is_none() {
+        return Err(Problem::Invalid(format!(
+            "the kallsyms of {origin} list functions only (the kernel was built without \
+             CONFIG_KALLSYMS_ALL): give its System.map (Debian ships it in the -dbg package)"
+        )));
+    }
+    Ok(t)
+}
+
+/// The `.rela.dyn` (and `.dynsym`) a flat kernel carries, found by their shape where nothing
+/// records their place (s390x: only its decompressor knows; arm64 without symbols): the
+/// longest run of 24-byte entries of the relative type (no symbol), the absolute type or
+/// `extra` types, and before it the symbol table the absolute entries index, which starts
+/// with the null symbol.
+fn scan_relocs(b: &[u8], big_endian: bool, types: RelocTypes, extra: &[u32]) -> Relocs {
+    let word = |o: usize| {
+        let w: [u8; 8] = b[o..o + 8].try_into().expect("8 bytes");
+        if big_endian {
+            u64::from_be_bytes(w)
+        } else {
+            u64::from_le_bytes(w)
+        }
+    };
+    let entry_ok = |o: usize| {
+        o + 24 <= b.len() && {
+            let info = word(o + 8);
+            let (ty, sym) = ((info & 0xffff_ffff) as u32, info >> 32);
+            // A relative entry points into the kernel: offset and addend are near each other.
+            ty == types.relative && sym == 0 && (word(o) ^ word(o + 16)) >> 40 == 0
+                || (ty == types.absolute || extra.contains(&ty)) && sym > 0 && sym < 1 << 20
+        }
+    };
+    let (mut best, mut best_len) = (0usize, 0usize);
+    let mut o = 0usize;
+    while o + 24 <= b.len() {
+        if entry_ok(o) {
+            let start = o;
+            while entry_ok(o) {
+                o += 24;
+            }
+            let n = (o - start) / 24;
+            if n > best_len {
+                (best, best_len) = (start, n);
+            }
+        } else {
+            o += 8;
+        }
+    }
+    if best_len < 1024 {
+        return Vec::new();
+    }
+    // The dynamic symbols end where the relocations start; walk back to the null one.
+    let mut dynsym = Vec::new();
+    let mut at = best;
+    while at >= 24 && dynsym.len() < 1 << 16 {
+        at -= 24;
+        if b[at..at + 24].iter().all(|&x| x == 0) {
+            dynsym.push(0);
+            dynsym.reverse();
+            break;
+        }
+        dynsym.push(word(at + 8));
+    }
+    if dynsym.first() != Some(&0) {
+        dynsym.clear();
+    }
+    parse_rela(
+        &b[best..best + best_len * 24],
+        true,
+        big_endian,
+        types,
+        &dynsym,
+    )
+    .unwrap_or_default()
+}
+
 impl<'a> KernelMemory<'a> {
     /// Memory from an ELF `vmlinux`: its allocated sections, and its `.rela.dyn`.
     fn from_elf(elf: &'a ElfImage) -> Result<(Vec<Region<'a>>, Relocs), Problem> {
@@ -174,32 +256,19 @@ impl<'a> KernelMemory<'a> {
     }
 
     /// The kernel memory of an image: from the debug `vmlinux` when there is one, else from
-    /// the kernel inside the boot image, with symbols from the ELF symbol table, else from
-    /// `System.map`.
+    /// the kernel inside the boot image; with symbols from the ELF symbol table, else from
+    /// `System.map`, else from the `kallsyms` tables inside the kernel.
     pub fn of(img: &'a KernelImage) -> Result<KernelMemory<'a>, Problem> {
         let map = img
             .system_map
             .as_ref()
             .filter(|m| !m.value.placeholder && !m.value.symbols.is_empty());
-        type Listing = (SymbolTable, String, &'static str);
-        let symbols_of = |elf: Option<(&str, &ElfImage)>| -> Result<Listing, Problem> {
-            if let Some((origin, e)) = elf
-                && e.section(".symtab").is_some()
-            {
-                return Ok((SymbolTable::from_elf(e)?, origin.to_string(), ".symtab"));
-            }
-            match map {
-                Some(m) => Ok((
-                    SymbolTable::from_system_map(&m.value),
-                    m.origin.clone(),
-                    "System.map",
-                )),
-                None => Err(Problem::Invalid(format!(
-                    "{} has no symbol table: give its System.map (Debian ships it in the -dbg \
-                     package)",
-                    img.name()
-                ))),
-            }
+        let no_symbols = || {
+            Problem::Invalid(format!(
+                "{} has no symbol table and no kallsyms: give its System.map (Debian ships it \
+                 in the -dbg package)",
+                img.name()
+            ))
         };
         let elf = img
             .elf
@@ -215,17 +284,32 @@ impl<'a> KernelMemory<'a> {
             });
         if let Some((origin, elf)) = elf {
             let (regions, relocs) = Self::from_elf(elf)?;
-            let (symbols, from, listing) = symbols_of(Some((origin, elf)))?;
-            return Ok(KernelMemory {
+            let mut mem = KernelMemory {
                 ptr_size: if elf.is_64 { 8 } else { 4 },
                 big_endian: elf.big_endian,
                 regions,
                 relocs,
-                symbols,
+                symbols: SymbolTable::default(),
                 memory_from: origin.to_string(),
-                symbols_from: from,
-                symbols_kind: listing,
-            });
+                symbols_from: origin.to_string(),
+                symbols_kind: ".symtab",
+                text: elf.section(".text").map(|s| s.addr),
+            };
+            if elf.section(".symtab").is_some() {
+                mem.symbols = SymbolTable::from_elf(elf)?;
+            } else if let Some(m) = map {
+                mem.symbols = SymbolTable::from_system_map(&m.value);
+                (mem.symbols_from, mem.symbols_kind) = (m.origin.clone(), "System.map");
+            } else {
+                let found = mem
+                    .regions
+                    .iter()
+                    .find_map(|r| mem.kallsyms_in(r.bytes, r.addr))
+                    .ok_or_else(no_symbols)?;
+                mem.symbols = kallsyms_table(found.symbols, origin)?;
+                mem.symbols_kind = "kallsyms";
+            }
+            return Ok(mem);
         }
         let Some(boot) = &img.boot else {
             return Err(Problem::Invalid(format!(
@@ -245,35 +329,66 @@ impl<'a> KernelMemory<'a> {
                 arch
             ))
         })?;
-        let (symbols, from, listing) = symbols_of(None)?;
-        let base = symbols.addr("_text").ok_or_else(|| {
-            Problem::Invalid(format!("{from} has no _text symbol to place the kernel at"))
-        })?;
         let bytes: &'a [u8] = raw;
+        // The flat kernel starts at _text; until its address is known, it sits at 0.
         let mut mem = KernelMemory {
             ptr_size,
             big_endian,
-            regions: vec![Region { addr: base, bytes }],
+            regions: vec![Region { addr: 0, bytes }],
             relocs: Vec::new(),
-            symbols,
+            symbols: SymbolTable::default(),
             memory_from: boot.origin.clone(),
-            symbols_from: from,
-            symbols_kind: listing,
+            symbols_from: boot.origin.clone(),
+            symbols_kind: "kallsyms",
+            text: None,
         };
-        if arch == "arm64" {
-            mem.relocs = mem.flat_arm64_relocs()?;
-        } else if arch == "s390x" {
-            mem.relocs = mem.flat_s390x_relocs();
+        let types = match arch {
+            "arm64" => Some((AARCH64, &[][..])),
+            // R_390_GLOB_DAT (10) and R_390_JMP_SLOT (11) appear among them too.
+            "s390x" => reloc_types(22).map(|t| (t, &[10u32, 11][..])),
+            _ => None,
+        };
+        let base = if let Some(m) = map {
+            mem.symbols = SymbolTable::from_system_map(&m.value);
+            (mem.symbols_from, mem.symbols_kind) = (m.origin.clone(), "System.map");
+            mem.symbols
+                .addr("_text")
+                .ok_or_else(|| Problem::Invalid(format!("{} has no _text symbol", m.origin)))?
+        } else {
+            // Relocations first: kallsyms' base address may be one (arm64).
+            if let Some((t, extra)) = types {
+                mem.relocs = scan_relocs(bytes, big_endian, t, extra);
+            }
+            let found = mem.kallsyms_in(bytes, 0).ok_or_else(no_symbols)?;
+            mem.symbols = kallsyms_table(found.symbols, &boot.origin)?;
+            mem.symbols.addr("_text").ok_or_else(|| {
+                Problem::Invalid(format!("the kallsyms of {} have no _text", boot.origin))
+            })?
+        };
+        mem.regions[0].addr = base;
+        if let Some((t, extra)) = types {
+            mem.relocs = match (arch, mem.rela_range()) {
+                ("arm64", Some((start, len))) => {
+                    let data = mem.read(start, len).ok_or_else(|| {
+                        Problem::Invalid(format!(
+                            "the relocations at {start:#x} (+{len:#x}) lie outside the kernel \
+                             image"
+                        ))
+                    })?;
+                    parse_rela(data, true, false, AARCH64, &[])?
+                }
+                _ => scan_relocs(bytes, big_endian, t, extra),
+            };
         }
         Ok(mem)
     }
 
-    /// The `.rela.dyn` entries an arm64 `Image` carries between `__rela_start` and
-    /// `__rela_end` (older kernels: at `_text + __rela_offset`, `__rela_size` bytes).
-    fn flat_arm64_relocs(&self) -> Result<Vec<(u64, u64)>, Problem> {
+    /// Where the symbols say the `.rela.dyn` entries are: between `__rela_start` and
+    /// `__rela_end` (arm64 before Linux 5.x: at `_text + __rela_offset`, `__rela_size` bytes).
+    fn rela_range(&self) -> Option<(u64, u64)> {
         let s = &self.symbols;
-        let range = match (s.addr("__rela_start"), s.addr("__rela_end")) {
-            (Some(a), Some(b)) if b >= a => Some((a, b - a)),
+        match (s.addr("__rela_start"), s.addr("__rela_end")) {
+            (Some(a), Some(b)) if b > a => Some((a, b - a)),
             _ => match (
                 s.addr("__rela_offset"),
                 s.addr("__rela_size"),
@@ -282,81 +397,23 @@ impl<'a> KernelMemory<'a> {
                 (Some(off), Some(size), Some(text)) => Some((text.wrapping_add(off), size)),
                 _ => None,
             },
-        };
-        let Some((start, len)) = range else {
-            return Ok(Vec::new());
-        };
-        let data = self.read(start, len).ok_or_else(|| {
-            Problem::Invalid(format!(
-                "the relocations at {start:#x} (+{len:#x}) lie outside the kernel image"
-            ))
-        })?;
-        parse_rela(data, true, false, AARCH64, &[])
+        }
     }
 
-    /// The `.rela.dyn` and `.dynsym` a flat s390x kernel carries (the decompressor applies
-    /// them; where they are is recorded only in the decompressor). Found by their shape: the
-    /// longest run of 24-byte entries of type `R_390_RELATIVE`, `R_390_64` (...) whose offsets
-    /// lie in the image, and before it the symbol table its `R_390_64` entries index, which
-    /// starts with the null symbol.
-    fn flat_s390x_relocs(&self) -> Vec<(u64, u64)> {
-        const RELATIVE: u64 = 12;
-        const ABS64: u64 = 22;
-        let Some(r) = self.regions.first() else {
-            return Vec::new();
+    /// The kallsyms tables in `bytes` (loaded at `addr`), read with this memory's pointers
+    /// and relocations.
+    fn kallsyms_in(&self, bytes: &[u8], addr: u64) -> Option<crate::kallsyms::Kallsyms> {
+        let ptr = |a: u64| self.ptr(a);
+        let layout = crate::kallsyms::Layout {
+            bytes,
+            addr,
+            ptr_size: self.ptr_size,
+            big_endian: self.big_endian,
+            ptr: &ptr,
+            relocs: &self.relocs,
+            text: self.text,
         };
-        let (base, b) = (r.addr, r.bytes);
-        let be = |o: usize| u64::from_be_bytes(b[o..o + 8].try_into().expect("8 bytes"));
-        let in_image = |a: u64| a >= base && a - base < b.len() as u64;
-        // R_390_GLOB_DAT (10) and R_390_JMP_SLOT (11) appear among them too.
-        let entry_ok = |o: usize| {
-            o + 24 <= b.len() && {
-                let (ty, sym) = (be(o + 8) & 0xffff_ffff, be(o + 8) >> 32);
-                (ty == RELATIVE && sym == 0 || matches!(ty, ABS64 | 10 | 11) && sym < 1 << 20)
-                    && in_image(be(o))
-            }
-        };
-        // The longest run, scanning 8-byte aligned starts.
-        let (mut best, mut best_len) = (0usize, 0usize);
-        let mut o = 0usize;
-        while o + 24 <= b.len() {
-            if entry_ok(o) {
-                let start = o;
-                while entry_ok(o) {
-                    o += 24;
-                }
-                let n = (o - start) / 24;
-                if n > best_len {
-                    (best, best_len) = (start, n);
-                }
-            } else {
-                o += 8;
-            }
-        }
-        if best_len < 1024 {
-            return Vec::new();
-        }
-        // The dynamic symbols end where the relocations start; walk back to the null one.
-        let mut dynsym = Vec::new();
-        let mut at = best;
-        while at >= 24 && dynsym.len() < 1 << 16 {
-            at -= 24;
-            let e = &b[at..at + 24];
-            if e.iter().all(|&x| x == 0) {
-                dynsym.push(0);
-                dynsym.reverse();
-                break;
-            }
-            dynsym.push(be(at + 8));
-        }
-        if dynsym.first() != Some(&0) {
-            dynsym.clear();
-        }
-        let types = RelocTypes {
-            relative: RELATIVE as u32,
-            absolute: ABS64 as u32,
-        };
-        parse_rela(&b[best..best + best_len * 24], true, true, types, &dynsym).unwrap_or_default()
+        crate::kallsyms::find(&layout)
     }
 
     /// `len` bytes at `addr`, when one region holds them all.
@@ -466,6 +523,7 @@ mod tests {
             memory_from: String::new(),
             symbols_from: String::new(),
             symbols_kind: "",
+            text: None,
         };
         assert_eq!(m.ptr(0x1000), Some(1));
         assert_eq!(m.ptr(0x1008), Some(0x1010));
