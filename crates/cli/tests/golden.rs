@@ -7,7 +7,14 @@
 //! * union bpf_iter_link_info — members added between 5.10 and 6.1;
 //! * enum acpi_preferred_pm_profiles — a value added between 6.1 and 6.12;
 //! * func bpf_link_init — a parameter added between 6.12 and 7.2;
-//! * lsm file_open — an LSM hook with security_file_open's signature.
+//! * lsm file_open — an LSM hook with security_file_open's signature;
+//! * tracepoint consume_skb — `location` added to its event struct, its probe function and
+//!   its format in Linux 6.3 (kernel commit "net: add location to trace_consume_skb()"), so
+//!   6.1 → 6.12 shows `Event changed`, `Func changed` and `Format changed`; 32-bit arches'
+//!   event struct is smaller (`Layout changed`);
+//! * syscall open — number 2 on amd64, 5 on armhf, i386, ppc64el and s390x (and in s390x's
+//!   31-bit emulation table), absent on arm64 (asm-generic's table has only openat), as in
+//!   each arch's `unistd.h` of linux-libc-dev.
 //!
 //! The armhf, i386, ppc64el and s390x columns come from those kernels' DWARF (Debian builds
 //! them without BTF); function statuses (bpf_link_init: selectively inlined) were checked
@@ -67,4 +74,14 @@ fn function_with_a_parameter_added() {
 #[test]
 fn lsm_hook() {
     check("lsm", "file_open");
+}
+
+#[test]
+fn tracepoint_with_event_func_and_format_changes() {
+    check("tracepoint", "consume_skb");
+}
+
+#[test]
+fn syscall_absent_on_one_arch() {
+    check("syscall", "open");
 }

@@ -135,3 +135,91 @@ fn enum_and_config_changes() {
     assert_eq!(names(&c), ["Config changed"]);
     assert!(items(Item::Config("y"), Item::Config("y")).is_empty());
 }
+
+#[test]
+fn tracepoint_changes_nest_struct_and_function_changes() {
+    let tp = |fmt: &str| Tracepoint {
+        class: "consume_skb".into(),
+        system: "skb".into(),
+        fmt: fmt.into(),
+    };
+    let void_ptr = || TypeRef::Ptr(Box::new(TypeRef::Void));
+    let old_event = Composite {
+        size: 16,
+        members: vec![m("ent", 0, int()), m("skbaddr", 64, void_ptr())],
+    };
+    let new_event = Composite {
+        size: 24,
+        members: vec![
+            m("ent", 0, int()),
+            m("skbaddr", 64, void_ptr()),
+            m("location", 128, void_ptr()),
+        ],
+    };
+    let old_func = Proto {
+        params: vec![p("__data", void_ptr()), p("skb", void_ptr())],
+        ret: TypeRef::Void,
+    };
+    let new_func = Proto {
+        params: vec![
+            p("__data", void_ptr()),
+            p("skb", void_ptr()),
+            p("location", void_ptr()),
+        ],
+        ret: TypeRef::Void,
+    };
+    let (a, b) = (tp("\"skbaddr=%p\""), tp("\"skbaddr=%p location=%pS\""));
+    let c = items(
+        Item::Tracepoint {
+            tp: &a,
+            event: Some(&old_event),
+            func: Some(&old_func),
+        },
+        Item::Tracepoint {
+            tp: &b,
+            event: Some(&new_event),
+            func: Some(&new_func),
+        },
+    );
+    assert_eq!(
+        names(&c),
+        ["Event changed", "Func changed", "Format changed"]
+    );
+    assert_eq!(names(c[0].nested()), ["Field added"]);
+    assert_eq!(names(c[1].nested()), ["Param added"]);
+    assert_eq!(
+        c[0].parts(),
+        ("struct trace_event_raw_consume_skb".to_string(), None)
+    );
+    assert_eq!(
+        c[1].parts(),
+        ("trace_event_raw_event_consume_skb".to_string(), None)
+    );
+    assert_eq!(
+        c[2].parts(),
+        (
+            "\"skbaddr=%p\"".to_string(),
+            Some("\"skbaddr=%p location=%pS\"".to_string())
+        )
+    );
+    // Adding a parameter makes the probe read a stray argument; only the format: nothing.
+    assert_eq!(c[1].consequence(), Consequence::StrayRead);
+    assert_eq!(c[2].consequence(), Consequence::None);
+
+    // Only the format changed: that alone is listed.
+    let only_fmt = items(
+        Item::Tracepoint {
+            tp: &a,
+            event: Some(&old_event),
+            func: Some(&old_func),
+        },
+        Item::Tracepoint {
+            tp: &b,
+            event: Some(&old_event),
+            func: Some(&old_func),
+        },
+    );
+    assert_eq!(names(&only_fmt), ["Format changed"]);
+    // Syscalls: presence only, a number moving is not a change.
+    assert!(items(Item::Syscall(2), Item::Syscall(5)).is_empty());
+}
