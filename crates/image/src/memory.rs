@@ -134,15 +134,34 @@ fn parse_rela(
 
 /// Symbols from kallsyms, when they include data: built without `CONFIG_KALLSYMS_ALL`,
 /// kallsyms holds functions only, and nothing of the kernel's data can be found by name.
-fn kallsyms_table(symbols: Vec<crate::symbols::Sym>, origin: &str) -> Result<SymbolTable, Problem> {
+fn kallsyms_table(
+    symbols: Vec<crate::symbols::Sym>,
+    origin: &str,
+    img: &KernelImage,
+) -> Result<SymbolTable, Problem> {
     let t = SymbolTable::new(symbols);
     if t.get("sys_call_table").is_none() && t.get("__start_ftrace_events").is_none() {
         return Err(Problem::Invalid(format!(
             "the kallsyms of {origin} list functions only (the kernel was built without \
-             CONFIG_KALLSYMS_ALL): give its System.map (Debian ships it in the -dbg package)"
+             CONFIG_KALLSYMS_ALL): {}",
+            give_system_map(img)
         )));
     }
     Ok(t)
+}
+
+/// What to do when symbols are missing: give the System.map, or the real one when the one
+/// given is Debian's placeholder (`/boot/System.map-*` of an image package).
+fn give_system_map(img: &KernelImage) -> String {
+    match &img.system_map {
+        Some(m) if m.value.placeholder => format!(
+            "{} is Debian's placeholder System.map; give the real one, from the \
+             linux-image-{}-dbg package",
+            m.origin,
+            img.name()
+        ),
+        _ => "give its System.map (Debian ships it in the -dbg package)".to_string(),
+    }
 }
 
 /// The `.rela.dyn` (and `.dynsym`) a flat kernel carries, found by their shape where nothing
@@ -265,9 +284,9 @@ impl<'a> KernelMemory<'a> {
             .filter(|m| !m.value.placeholder && !m.value.symbols.is_empty());
         let no_symbols = || {
             Problem::Invalid(format!(
-                "{} has no symbol table and no kallsyms: give its System.map (Debian ships it \
-                 in the -dbg package)",
-                img.name()
+                "{} has no symbol table and no kallsyms: {}",
+                img.name(),
+                give_system_map(img)
             ))
         };
         let elf = img
@@ -306,7 +325,7 @@ impl<'a> KernelMemory<'a> {
                     .iter()
                     .find_map(|r| mem.kallsyms_in(r.bytes, r.addr))
                     .ok_or_else(no_symbols)?;
-                mem.symbols = kallsyms_table(found.symbols, origin)?;
+                mem.symbols = kallsyms_table(found.symbols, origin, img)?;
                 mem.symbols_kind = "kallsyms";
             }
             return Ok(mem);
@@ -360,7 +379,7 @@ impl<'a> KernelMemory<'a> {
                 mem.relocs = scan_relocs(bytes, big_endian, t, extra);
             }
             let found = mem.kallsyms_in(bytes, 0).ok_or_else(no_symbols)?;
-            mem.symbols = kallsyms_table(found.symbols, &boot.origin)?;
+            mem.symbols = kallsyms_table(found.symbols, &boot.origin, img)?;
             mem.symbols.addr("_text").ok_or_else(|| {
                 Problem::Invalid(format!("the kallsyms of {} have no _text", boot.origin))
             })?
