@@ -195,8 +195,12 @@ fn data_kinds(img: &KernelImage, meta: &mut ImageMeta, s: &mut Surface, have_typ
             return;
         }
     };
+    let relocated = match mem.relocations() {
+        0 => String::new(),
+        n => format!(" ({n} relocations applied)"),
+    };
     let from = format!(
-        "data of {}, symbols from {} of {}",
+        "data of {}{relocated}, symbols from {} of {}",
         short(&mem.memory_from),
         mem.symbols_kind,
         short(&mem.symbols_from)
