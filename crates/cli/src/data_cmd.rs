@@ -63,12 +63,21 @@ fn extract(
     };
     let (meta, s) = extract_with(&img, &opts)?;
     if meta.missing.contains(&kind) {
+        // System calls need no types: when the kernel's data is what is missing, say only
+        // that (the reasons recorded for the image cover every kind).
+        let memory = match kind {
+            Kind::Syscall => depsurf_image::KernelMemory::of(&img)
+                .err()
+                .map(|p| format!("they are read from the kernel's data: {p}")),
+            _ => None,
+        };
         bail!(
             "{}: no {}s: {}",
             img.name(),
             kind.as_str(),
-            meta.pending
+            memory
                 .as_deref()
+                .or(meta.pending.as_deref())
                 .unwrap_or("its inputs cannot provide them")
         );
     }

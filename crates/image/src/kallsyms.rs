@@ -1,6 +1,7 @@
 //! The kernel's own symbol table, `kallsyms`, found inside a boot image that has no symbol
-//! table and no System.map beside it (every Debian kernel is built with
-//! `CONFIG_KALLSYMS_ALL`, so data symbols are there too).
+//! table and no System.map beside it. Only kernels built with `CONFIG_KALLSYMS_ALL` list
+//! their data symbols there too (Debian's amd64 kernels; not its arm64, armhf, i386,
+//! ppc64el or s390x ones), and the data is what tracepoints and system calls are read from.
 //!
 //! `scripts/kallsyms` writes these tables, each starting at a pointer-size boundary:
 //! `kallsyms_num_syms`, `kallsyms_names` (per symbol: a length, then token numbers),

@@ -135,19 +135,25 @@ fn parse_rela(
 /// Symbols from kallsyms, when they include data: built without `CONFIG_KALLSYMS_ALL`,
 /// kallsyms holds functions only, and nothing of the kernel's data can be found by name.
 fn kallsyms_table(
-    symbols: Vec<crate::symbols::Sym>,
+    found: crate::kallsyms::Kallsyms,
     origin: &str,
     img: &KernelImage,
 ) -> Result<SymbolTable, Problem> {
-    let t = SymbolTable::new(symbols);
-    if t.get("sys_call_table").is_none() && t.get("__start_ftrace_events").is_none() {
+    // Data symbols (`d`, `b`, `r` in either case) are there only with CONFIG_KALLSYMS_ALL;
+    // without it, a marker such as `_etext` or `__init_begin` may still be typed `D`.
+    let data = found
+        .types
+        .iter()
+        .filter(|t| matches!(t.to_ascii_lowercase(), b'd' | b'b' | b'r'))
+        .count();
+    if data < 16 {
         return Err(Problem::Invalid(format!(
             "the kallsyms of {origin} list functions only (the kernel was built without \
              CONFIG_KALLSYMS_ALL): {}",
             give_system_map(img)
         )));
     }
-    Ok(t)
+    Ok(SymbolTable::new(found.symbols))
 }
 
 /// What to do when symbols are missing: give the System.map, or the real one when the one
@@ -325,7 +331,7 @@ impl<'a> KernelMemory<'a> {
                     .iter()
                     .find_map(|r| mem.kallsyms_in(r.bytes, r.addr))
                     .ok_or_else(no_symbols)?;
-                mem.symbols = kallsyms_table(found.symbols, origin, img)?;
+                mem.symbols = kallsyms_table(found, origin, img)?;
                 mem.symbols_kind = "kallsyms";
             }
             return Ok(mem);
@@ -379,7 +385,7 @@ impl<'a> KernelMemory<'a> {
                 mem.relocs = scan_relocs(bytes, big_endian, t, extra);
             }
             let found = mem.kallsyms_in(bytes, 0).ok_or_else(no_symbols)?;
-            mem.symbols = kallsyms_table(found.symbols, &boot.origin, img)?;
+            mem.symbols = kallsyms_table(found, &boot.origin, img)?;
             mem.symbols.addr("_text").ok_or_else(|| {
                 Problem::Invalid(format!("the kallsyms of {} have no _text", boot.origin))
             })?
