@@ -17,6 +17,7 @@ mod btf;
 pub mod builder;
 pub mod dump;
 mod error;
+pub mod ext;
 mod kind;
 mod types;
 
