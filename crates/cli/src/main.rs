@@ -1,5 +1,6 @@
 //! `depsurf`: the command line.
 
+mod check_cmd;
 mod compare_cmd;
 mod data_cmd;
 mod dataset_cmd;
@@ -60,6 +61,9 @@ enum Cmd {
     Tracepoints(data_cmd::DataArgs),
     /// System call tables of an image, read from its data: number and name.
     Syscalls(data_cmd::DataArgs),
+    /// Check eBPF programs against every kernel of a dataset: where they fail to load,
+    /// read the wrong data, or miss events, and why.
+    Check(check_cmd::CheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -116,6 +120,7 @@ fn main() -> ExitCode {
         Cmd::Funcs(a) => funcs_cmd::run(&a, cli.quiet),
         Cmd::Tracepoints(a) => data_cmd::tracepoints(&a, cli.quiet),
         Cmd::Syscalls(a) => data_cmd::syscalls(&a, cli.quiet),
+        Cmd::Check(a) => check_cmd::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,64 @@
+//! eBPF objects as a kernel sees them: which programs they hold and what each one needs from
+//! the kernel (SPEC §7). Reads `*.bpf.o` files and the objects libbpf skeletons embed in
+//! loader binaries; finds attach points from section names, CO-RE relocations from
+//! `.BTF.ext` (with field access paths named through the object's own BTF), kfuncs, `__ksym`
+//! variables and `__kconfig` options from the extern sections, helpers from the calls in
+//! the instructions, and map and program types. Nothing here knows about kernel images;
+//! `depsurf-check` resolves these dependencies against a dataset.
+
+pub mod deps;
+pub mod elf;
+pub mod embedded;
+pub mod sections;
+
+pub use deps::{Dependency, Hop, Origin, Target};
+pub use sections::{Attach, SectionDef};
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BpfError {
+    #[error("not an ELF file")]
+    NotElf,
+    #[error("an ELF file for machine {0}, not eBPF (EM_BPF = 247)")]
+    NotBpf(u16),
+    #[error("malformed eBPF object: {0}")]
+    Malformed(String),
+    #[error("its .BTF: {0}")]
+    Btf(String),
+    #[error("its .BTF.ext: {0}")]
+    BtfExt(String),
+}
+
+/// One program: its function name, section, and what the section says about it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Program {
+    pub name: String,
+    pub section: String,
+    /// `enum bpf_prog_type` name without `BPF_PROG_TYPE_`; `None` for a section libbpf does
+    /// not know (set at run time by the loader).
+    pub prog_type: Option<&'static str>,
+    #[serde(skip)]
+    pub attach: Attach,
+    pub insns: usize,
+}
+
+/// An eBPF object and its dependencies.
+#[derive(Clone, Debug, Serialize)]
+pub struct BpfObject {
+    /// The file, or `holder@offset` for an object embedded in another file.
+    pub name: String,
+    pub programs: Vec<Program>,
+    pub maps: Vec<String>,
+    pub license: Option<String>,
+    /// Whether the object carries BTF (without it there are no CO-RE relocations).
+    pub has_btf: bool,
+    pub deps: Vec<Dependency>,
+}
+
+impl BpfObject {
+    /// Reads an eBPF object file.
+    pub fn parse(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
+        deps::read(name, bytes)
+    }
+}

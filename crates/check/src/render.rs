@@ -1,0 +1,227 @@
+//! A check as a terminal matrix (one page per group of the dataset, at most 100 columns),
+//! Markdown, or JSON.
+
+use std::fmt::Write as _;
+
+use depsurf_diff::Consequence;
+use depsurf_surface::Dataset;
+
+use crate::{Cell, ObjectCheck, Status};
+
+/// The one-character symbol of a cell.
+pub fn symbol(c: &Cell) -> &'static str {
+    match (c.status, c.consequence) {
+        (_, Some(Consequence::Error)) => "E",
+        (_, Some(Consequence::StrayRead)) => "S",
+        (_, Some(Consequence::MissingInvocation)) => "M",
+        (Status::GuardFalse, _) => "g",
+        (Status::Unknown, _) => "?",
+        _ => "·",
+    }
+}
+
+pub const LEGEND: &str = "· ok   E error (fails to load or attach)   S stray read   \
+M missing invocation   g guard: absent, handled   ? unknown";
+
+/// The columns of one page: a group's images with their labels.
+fn pages(ds: &Dataset, chk: &ObjectCheck) -> Vec<(String, Vec<(String, String)>)> {
+    let checked: Vec<&String> = chk.verdicts.iter().map(|v| &v.image).collect();
+    let mut out = Vec::new();
+    for g in &ds.manifest.groups {
+        let cols: Vec<(String, String)> = g
+            .reference
+            .iter()
+            .chain(&g.images)
+            .filter(|l| checked.contains(&&l.image))
+            .map(|l| (l.image.clone(), l.label.clone()))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        let cols: Vec<_> = cols
+            .into_iter()
+            .filter(|c| seen.insert(c.0.clone()))
+            .collect();
+        if !cols.is_empty() {
+            out.push((g.name.clone(), cols));
+        }
+    }
+    // Images that no group lists.
+    let grouped: std::collections::HashSet<String> = out
+        .iter()
+        .flat_map(|(_, c)| c.iter().map(|x| x.0.clone()))
+        .collect();
+    let rest: Vec<(String, String)> = checked
+        .iter()
+        .filter(|i| !grouped.contains(**i))
+        .map(|i| ((*i).clone(), (*i).clone()))
+        .collect();
+    if !rest.is_empty() {
+        out.push(("Images".into(), rest));
+    }
+    out
+}
+
+fn truncate(s: &str, w: usize) -> String {
+    if s.chars().count() <= w {
+        format!("{s:<w$}")
+    } else {
+        let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The terminal form: per group, a matrix of dependencies × images that fits `width`
+/// columns (labels vertical above the cells when they do not fit), then one verdict line
+/// per image.
+pub fn terminal(ds: &Dataset, chk: &ObjectCheck, color: bool, width: usize) -> String {
+    let paint = |s: &str, code: &str| {
+        if color && !code.is_empty() {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let mut o = String::new();
+    let progs: Vec<String> = chk
+        .programs
+        .iter()
+        .map(|p| format!("{} ({})", p.name, p.section))
+        .collect();
+    let _ = writeln!(o, "{}", paint(&chk.object, "1"));
+    let _ = writeln!(o, "programs: {}", progs.join(", "));
+    for (group, cols) in pages(ds, chk) {
+        let cell_w = cols
+            .iter()
+            .map(|c| c.1.chars().count())
+            .max()
+            .unwrap_or(1)
+            .clamp(1, 10)
+            + 1;
+        let kind_w = 11;
+        let max_cols = (width.saturating_sub(kind_w + 20)) / cell_w;
+        for chunk in cols.chunks(max_cols.max(1)) {
+            let label_w = width
+                .saturating_sub(kind_w + 1 + chunk.len() * cell_w)
+                .clamp(10, 70);
+            let _ = writeln!(o);
+            let mut head = format!("{:<kind_w$} {}", group, truncate("", label_w));
+            for (_, l) in chunk {
+                head.push_str(&format!("{:>cell_w$}", truncate(l, cell_w - 1)));
+            }
+            let _ = writeln!(o, "{}", paint(head.trim_end(), "1"));
+            for r in &chk.rows {
+                let mut line = format!(
+                    "{:<kind_w$} {}",
+                    truncate(r.kind, kind_w),
+                    truncate(&r.label, label_w)
+                );
+                for (id, _) in chunk {
+                    let c = r.cell_in(&group, id);
+                    let sym = c.as_ref().map(symbol).unwrap_or(" ");
+                    let code = match sym {
+                        "E" => "31;1",
+                        "S" => "33;1",
+                        "M" => "35;1",
+                        "g" | "?" => "2",
+                        _ => "32",
+                    };
+                    line.push_str(&" ".repeat(cell_w - 1));
+                    line.push_str(&paint(sym, code));
+                }
+                let _ = writeln!(o, "{line}");
+            }
+        }
+    }
+    let _ = writeln!(o, "\n{}", paint(LEGEND, "2"));
+    let _ = writeln!(o);
+    for v in &chk.verdicts {
+        let code = match v.verdict.as_str() {
+            "fails" => "31;1",
+            "loads" => "32",
+            _ => "33",
+        };
+        let why = v
+            .because
+            .first()
+            .map(|b| format!(" — {b}"))
+            .unwrap_or_default();
+        let counts: Vec<String> = [
+            (v.errors, "error"),
+            (v.stray_reads, "stray read"),
+            (v.missing_invocations, "missed call"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, w)| format!("{n} {w}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+        let more = if counts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", counts.join(", "))
+        };
+        let line = truncate(
+            &format!("{}{more}{why}", v.verdict),
+            width.saturating_sub(26),
+        );
+        let _ = writeln!(o, "{:<25} {}", v.image, paint(line.trim_end(), code));
+    }
+    o
+}
+
+/// Markdown: per group a table, then the verdicts and every problem in full.
+pub fn markdown(ds: &Dataset, chk: &ObjectCheck) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# Check: `{}`\n", chk.object);
+    let _ = writeln!(o, "| program | section | type |\n|---|---|---|");
+    for p in &chk.programs {
+        let _ = writeln!(
+            o,
+            "| `{}` | `{}` | {} |",
+            p.name,
+            p.section,
+            p.prog_type.unwrap_or("(set by the loader)")
+        );
+    }
+    for (group, cols) in pages(ds, chk) {
+        let _ = writeln!(o, "\n## {group}\n");
+        let _ = write!(o, "| kind | dependency |");
+        for (_, l) in &cols {
+            let _ = write!(o, " {l} |");
+        }
+        let _ = write!(o, "\n|---|---|");
+        for _ in &cols {
+            let _ = write!(o, ":-:|");
+        }
+        let _ = writeln!(o);
+        for r in &chk.rows {
+            let _ = write!(o, "| {} | `{}` |", r.kind, r.label.replace('|', "\\|"));
+            for (id, _) in &cols {
+                let _ = write!(
+                    o,
+                    " {} |",
+                    r.cell_in(&group, id).as_ref().map(symbol).unwrap_or("")
+                );
+            }
+            let _ = writeln!(o);
+        }
+    }
+    let _ = writeln!(o, "\n{LEGEND}\n\n## Verdicts\n");
+    for v in &chk.verdicts {
+        let _ = writeln!(o, "- `{}`: **{}**", v.image, v.verdict);
+        for r in &chk.rows {
+            if let Some(c) = r.cells.get(&v.image)
+                && let Some(k) = c.consequence
+            {
+                let _ = writeln!(
+                    o,
+                    "  - {}: {} `{}` — {}",
+                    crate::consequence_name(k),
+                    r.kind,
+                    r.label,
+                    c.detail
+                );
+            }
+        }
+    }
+    o
+}
