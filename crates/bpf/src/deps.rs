@@ -327,7 +327,7 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
         if s.kind == STT_FUNC && !s.is_undefined() && !s.name.is_empty() {
             funcs_by_sec.entry(usize::from(s.shndx)).or_default().push((
                 s.value / 8,
-                (s.value + s.size).div_ceil(8),
+                s.value.saturating_add(s.size).div_ceil(8),
                 s.name.clone(),
             ));
         }
