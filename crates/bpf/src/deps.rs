@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::elf::{Elf, SHF_EXECINSTR, STT_FUNC};
 use crate::sections::{self, Attach};
-use crate::{BpfError, BpfObject, Program};
+use crate::{BpfError, BpfObject, CoreRelo, Program};
 
 /// Where a dependency comes from: the section, the program (function symbol) and the
 /// instruction index within the section, when one instruction carries it.
@@ -629,8 +629,9 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
     }
 
     // CO-RE relocations.
+    let mut relos = Vec::new();
     if let (Some(btf), Some(ext)) = (&btf, &ext) {
-        core_relos(btf, ext, &elf, &program_at, &mut deps)?;
+        relos = core_relos(btf, ext, &elf, &program_at, &mut deps)?;
     }
 
     let license = elf.section("license").map(|s| {
@@ -644,12 +645,14 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
         license,
         has_btf: btf.is_some(),
         deps: deps.finish(),
+        core_relos: relos,
     })
 }
 
 /// One CO-RE relocation read through the local BTF.
 struct Relo {
     section: String,
+    index: usize,
     sec_index: usize,
     insn: u32,
     kind: CoreReloKind,
@@ -666,7 +669,7 @@ fn core_relos(
     elf: &Elf<'_>,
     program_at: &dyn Fn(usize, u64) -> String,
     deps: &mut Deps,
-) -> Result<(), BpfError> {
+) -> Result<Vec<CoreRelo>, BpfError> {
     let mut norm = Normaliser::new(btf);
     let mut relos = Vec::new();
     for block in &ext.core_relos {
@@ -677,7 +680,7 @@ fn core_relos(
             .find(|s| s.name == sec_name)
             .map(|s| s.index)
             .unwrap_or(usize::MAX);
-        for r in &block.records {
+        for (index, r) in block.records.iter().enumerate() {
             let access = btf.str_at(r.access_str_off).ok_or_else(|| {
                 BpfError::BtfExt(format!("bad access string offset {}", r.access_str_off))
             })?;
@@ -704,7 +707,7 @@ fn core_relos(
                 let value = root
                     .enum_values()
                     .nth(spec.first().copied().unwrap_or(0) as usize)
-                    .map(|v| v.name.to_string())
+                    .map(|v| strip_flavour(v.name).to_string())
                     .unwrap_or_default();
                 (
                     Target::EnumValue {
@@ -728,6 +731,7 @@ fn core_relos(
             };
             relos.push(Relo {
                 section: sec_name.clone(),
+                index,
                 sec_index,
                 insn: r.insn_off / 8,
                 kind: r.kind,
@@ -788,7 +792,17 @@ fn core_relos(
             },
         );
     }
-    Ok(())
+    Ok(relos
+        .into_iter()
+        .map(|r| CoreRelo {
+            section: r.section,
+            index: r.index,
+            insn: r.insn,
+            kind: r.kind.as_str(),
+            guard: r.kind.is_guard(),
+            target: r.target,
+        })
+        .collect())
 }
 
 /// The hops of a field access string (`0:3:1`) from `root`, and the struct the last field

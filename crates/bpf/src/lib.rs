@@ -54,6 +54,20 @@ pub struct BpfObject {
     /// Whether the object carries BTF (without it there are no CO-RE relocations).
     pub has_btf: bool,
     pub deps: Vec<Dependency>,
+    /// Every CO-RE relocation on its own, numbered as libbpf numbers them (the index in
+    /// its section's `.BTF.ext` block), before accesses are chained and merged into `deps`.
+    pub core_relos: Vec<CoreRelo>,
+}
+
+/// One CO-RE relocation.
+#[derive(Clone, Debug, Serialize)]
+pub struct CoreRelo {
+    pub section: String,
+    pub index: usize,
+    pub insn: u32,
+    pub kind: &'static str,
+    pub target: Target,
+    pub guard: bool,
 }
 
 impl BpfObject {

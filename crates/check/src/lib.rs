@@ -160,6 +160,20 @@ pub struct ObjectCheck {
     pub programs: Vec<depsurf_bpf::Program>,
     pub rows: Vec<Row>,
     pub verdicts: Vec<Verdict>,
+    /// Each CO-RE relocation on its own, as libbpf numbers them, and whether it resolves
+    /// in each image: `ok`, `fails` (the instruction is poisoned) or `guard` (an existence
+    /// check that answers false).
+    pub relocations: Vec<ReloOutcome>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ReloOutcome {
+    pub section: String,
+    pub index: usize,
+    pub insn: u32,
+    pub kind: &'static str,
+    pub access: String,
+    pub outcomes: BTreeMap<String, &'static str>,
 }
 
 /// Options for a check.
@@ -169,6 +183,9 @@ pub struct Options {
     pub images: Vec<String>,
     /// Attach targets renamed: section target as written → target to check.
     pub map: BTreeMap<String, String>,
+    /// The text symbols of one image (its id), when known (a running kernel's
+    /// /proc/kallsyms): kprobes need a symbol, not only a BTF function.
+    pub symbols: Option<(String, std::collections::HashSet<String>)>,
 }
 
 /// Checks one object against the dataset's images.
@@ -187,6 +204,12 @@ pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectChec
         let changed = changed_images(ds, &dep)?;
         for id in &images {
             let mut cell = resolve(ds, &dep, id)?;
+            if let (Target::Kprobe { func }, Some((sid, syms))) = (&dep.target, &opts.symbols)
+                && sid == id
+                && cell.consequence.is_none()
+            {
+                cell = kprobe_symbol(func, syms);
+            }
             if cell.status == Status::Ok
                 && let Some(why) = changed.values().find_map(|m| m.get(id))
             {
@@ -203,11 +226,42 @@ pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectChec
         });
     }
     let verdicts = images.iter().map(|id| verdict(id, &rows)).collect();
+    let mut relocations = Vec::new();
+    for r in &obj.core_relos {
+        // A relocation alone: libbpf resolves each one by itself, and an existence check
+        // guards nothing but itself.
+        let dep = Dependency {
+            target: r.target.clone(),
+            guard: r.guard,
+            relos: vec![r.kind.to_string()],
+            origins: Vec::new(),
+        };
+        let mut outcomes = BTreeMap::new();
+        for id in &images {
+            let c = resolve(ds, &dep, id)?;
+            let o = match (c.status, c.consequence) {
+                (Status::GuardFalse, _) => "guard",
+                (_, Some(Consequence::Error)) => "fails",
+                (Status::Unknown, _) => "unknown",
+                _ => "ok",
+            };
+            outcomes.insert(id.clone(), o);
+        }
+        relocations.push(ReloOutcome {
+            section: r.section.clone(),
+            index: r.index,
+            insn: r.insn,
+            kind: r.kind,
+            access: dep.label(),
+            outcomes,
+        });
+    }
     Ok(ObjectCheck {
         object: obj.name.clone(),
         programs: obj.programs.clone(),
         rows,
         verdicts,
+        relocations,
     })
 }
 
@@ -495,6 +549,23 @@ fn resolve(ds: &Dataset, dep: &Dependency, id: &str) -> Result<Cell, StoreError>
     })
 }
 
+/// A kprobe target against the kernel's symbols: present, only as compiler clones
+/// (`.isra.0`, `.constprop.0`, `.part.0`, `.cold`: Transformation), or absent.
+fn kprobe_symbol(func: &str, syms: &std::collections::HashSet<String>) -> Cell {
+    if syms.contains(func) {
+        return Cell::ok();
+    }
+    let prefix = format!("{func}.");
+    if syms.iter().any(|s| s.starts_with(&prefix)) {
+        return Cell::bad(
+            Status::Issue,
+            Consequence::Error,
+            format!("Transformation: only {func}.* clones are symbols"),
+        );
+    }
+    Cell::absent(false, format!("no symbol {func} in the kernel"))
+}
+
 fn func_issues(issues: Vec<&'static str>) -> Cell {
     let mut worst: Option<(Consequence, &str)> = None;
     for i in &issues {
@@ -578,11 +649,15 @@ fn enum_name(ds: &Dataset, id: &str, enum_name: &str, value: &str) -> Result<Cel
     })
 }
 
-/// The type without `const`, `volatile` and `restrict`, at any depth: CO-RE relocation
-/// ignores them.
+/// The type without `const`, `volatile` and `restrict`, at any depth (CO-RE relocation
+/// ignores them), with one spelling per integer type and forward declarations as the
+/// structs they declare.
 fn unqualified(t: &TypeRef) -> TypeRef {
     match t {
         TypeRef::Int(n) => TypeRef::Int(int_name(n)),
+        // An object's BTF declares the structs it only points to.
+        TypeRef::Fwd { name, union: false } => TypeRef::Struct(name.clone()),
+        TypeRef::Fwd { name, union: true } => TypeRef::Union(name.clone()),
         TypeRef::Const(b) | TypeRef::Volatile(b) | TypeRef::Restrict(b) => unqualified(b),
         TypeRef::Ptr(b) => TypeRef::Ptr(Box::new(unqualified(b))),
         TypeRef::Array { nelems, elem } => TypeRef::Array {

@@ -225,3 +225,60 @@ pub fn markdown(ds: &Dataset, chk: &ObjectCheck) -> String {
     }
     o
 }
+
+/// SARIF 2.1.0: a rule per consequence, a result per dependency and image that has one,
+/// located at the object file (and the program's section).
+pub fn sarif(checks: &[ObjectCheck]) -> serde_json::Value {
+    use serde_json::json;
+    let mut results = Vec::new();
+    for chk in checks {
+        let file = chk
+            .object
+            .split('@')
+            .next()
+            .unwrap_or(&chk.object)
+            .to_string();
+        for r in &chk.rows {
+            for (image, c) in &r.cells {
+                let Some(k) = c.consequence else { continue };
+                let (rule, level) = match k {
+                    Consequence::Error => ("depsurf/error", "error"),
+                    Consequence::StrayRead => ("depsurf/stray-read", "warning"),
+                    _ => ("depsurf/missing-invocation", "note"),
+                };
+                let program = r
+                    .dep
+                    .origins
+                    .first()
+                    .map(|o| format!(" (program {} in {})", o.program, o.section))
+                    .unwrap_or_default();
+                results.push(json!({
+                    "ruleId": rule,
+                    "level": level,
+                    "message": {"text": format!(
+                        "{} on {image}: {} {}{program}: {}",
+                        crate::consequence_name(k), r.kind, r.label, c.detail
+                    )},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": file}}}],
+                    "properties": {"image": image, "object": chk.object, "kind": r.kind,
+                                   "dependency": r.label},
+                }));
+            }
+        }
+    }
+    json!({
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "depsurf",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": [
+                    {"id": "depsurf/error", "shortDescription": {"text": "fails to load or attach"}},
+                    {"id": "depsurf/stray-read", "shortDescription": {"text": "loads, reads the wrong data"}},
+                    {"id": "depsurf/missing-invocation", "shortDescription": {"text": "attaches, misses calls"}},
+                ],
+            }},
+            "results": results,
+        }],
+    })
+}

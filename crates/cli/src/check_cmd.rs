@@ -1,6 +1,6 @@
 //! `depsurf check`: eBPF objects against the kernels of a dataset.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use depsurf_bpf::BpfObject;
 use depsurf_check::{Options, render};
 use depsurf_diff::Consequence;
+use depsurf_surface::Dataset;
 
 use crate::dataset_cmd::DatasetArg;
 use crate::inspect::emit;
@@ -20,6 +21,9 @@ pub enum CheckFormat {
     Term,
     Md,
     Json,
+    /// SARIF 2.1.0, for code-scanning tools: one result per dependency and image with a
+    /// consequence.
+    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -48,6 +52,15 @@ pub struct CheckArgs {
     /// section names `old`. Repeatable.
     #[arg(long = "map", value_name = "OLD=NEW")]
     pub map: Vec<String>,
+    /// A TOML file of attach targets set at run time: `old = "new"` lines (in a `[map]`
+    /// table or at the top level).
+    #[arg(long, value_name = "FILE")]
+    pub map_file: Option<PathBuf>,
+    /// Check against one kernel instead of a dataset: `running` (this machine's
+    /// /sys/kernel/btf/vmlinux and /proc/kallsyms), or the inputs of a kernel (vmlinux, raw
+    /// BTF, package, boot image with System.map...). Repeatable for several inputs.
+    #[arg(long, value_name = "INPUT", conflicts_with = "dataset")]
+    pub kernel: Vec<String>,
     #[arg(long, short, value_enum, default_value_t = CheckFormat::Term)]
     pub format: CheckFormat,
     /// The least severe consequence that makes the exit code 1.
@@ -55,17 +68,61 @@ pub struct CheckArgs {
     pub fail_on: FailOn,
 }
 
-/// Every eBPF object in a file: the file itself, or those embedded in it.
+/// Members of a package worth searching for eBPF objects: not documentation.
+struct Binaries;
+
+impl depsurf_image::archive::Selector for Binaries {
+    fn wants(&mut self, path: &str) -> bool {
+        ![
+            "usr/share/doc/",
+            "usr/share/man/",
+            "usr/share/locale/",
+            "usr/share/info/",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p))
+    }
+}
+
+/// Every eBPF object in a file: the file itself, those embedded in it, or those in the
+/// files of a Debian package.
 fn objects(path: &PathBuf) -> Result<Vec<BpfObject>> {
     let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
     let name = path.display().to_string();
-    match BpfObject::parse(&name, &bytes) {
+    if bytes.starts_with(b"!<arch>\n") {
+        let pkg = depsurf_image::archive::read_deb(
+            &bytes[..],
+            Some(bytes.len() as u64),
+            &mut Binaries,
+            &Default::default(),
+        )
+        .map_err(|e| anyhow!("{name}: {e}"))?;
+        let mut out = Vec::new();
+        for m in &pkg.members {
+            let inner = format!("{name}:{}", m.path);
+            out.extend(objects_in(&inner, &m.bytes, true)?);
+        }
+        if out.is_empty() {
+            bail!(
+                "{name}: no eBPF object in any of its {} files",
+                pkg.members.len()
+            );
+        }
+        return Ok(out);
+    }
+    objects_in(&name, &bytes, false)
+}
+
+/// The objects in one file's bytes; `quiet`: none is not an error (a package member).
+fn objects_in(name: &str, bytes: &[u8], quiet: bool) -> Result<Vec<BpfObject>> {
+    let name = name.to_string();
+    match BpfObject::parse(&name, bytes) {
         Ok(o) => return Ok(vec![o]),
         Err(depsurf_bpf::BpfError::NotElf | depsurf_bpf::BpfError::NotBpf(_)) => {}
         Err(e) => bail!("{name}: {e}"),
     }
-    let found = depsurf_bpf::embedded::find(&bytes);
-    if found.is_empty() {
+    let found = depsurf_bpf::embedded::find(bytes);
+    if found.is_empty() && !quiet {
         bail!("{name}: not an eBPF object, and no eBPF object is embedded in it");
     }
     found
@@ -80,9 +137,101 @@ fn objects(path: &PathBuf) -> Result<Vec<BpfObject>> {
         .collect()
 }
 
+/// A dataset of one kernel, extracted now from its inputs; with the names of its text
+/// symbols when /proc/kallsyms (or a System.map) lists them.
+fn kernel_dataset(inputs: &[String]) -> Result<(Dataset, Option<HashSet<String>>)> {
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut kallsyms = None;
+    for i in inputs {
+        if i == "running" {
+            let btf = PathBuf::from("/sys/kernel/btf/vmlinux");
+            if !btf.exists() {
+                bail!(
+                    "--kernel running: {} does not exist (this kernel was built without \
+                     CONFIG_DEBUG_INFO_BTF); give its vmlinux, BTF or package with --kernel",
+                    btf.display()
+                );
+            }
+            paths.push(btf);
+            kallsyms = Some(PathBuf::from("/proc/kallsyms"));
+        } else {
+            paths.push(PathBuf::from(i));
+        }
+    }
+    let img = depsurf_image::open_one(&paths, &Default::default())?;
+    let opts = depsurf_surface::extract::ExtractOptions {
+        status: false,
+        ..Default::default()
+    };
+    let (mut meta, surface) = depsurf_surface::extract::extract_with(&img, &opts)?;
+    if kallsyms.is_some()
+        && let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+    {
+        // The running kernel, named by its release rather than by /sys/kernel/btf/vmlinux.
+        meta.id = release.trim().to_string();
+        meta.release = Some(meta.id.clone());
+    }
+    let mut sb = depsurf_surface::store::StoreBuilder::default();
+    sb.add(&meta.id, &surface);
+    let store = sb.finish();
+    let (default, groups) =
+        depsurf_surface::manifest::infer_groups(std::slice::from_ref(&meta), Some(&meta.id));
+    let manifest = depsurf_surface::manifest::Manifest {
+        format: 1,
+        name: "kernel".into(),
+        store: "kernel.dsf".into(),
+        default,
+        infer_groups: true,
+        images: vec![meta],
+        groups,
+    };
+    let ds = Dataset::from_parts(
+        &manifest.to_toml(),
+        depsurf_image::Bytes::from_vec(store),
+        "--kernel",
+    )?;
+    let symbols = match kallsyms {
+        Some(p) => match std::fs::read_to_string(&p) {
+            Ok(text) => Some(
+                text.lines()
+                    .filter_map(|l| {
+                        let mut f = l.split_whitespace();
+                        let (_, ty, name) = (f.next()?, f.next()?, f.next()?);
+                        matches!(ty, "T" | "t" | "W" | "w").then(|| name.to_string())
+                    })
+                    .collect(),
+            ),
+            Err(e) => bail!("--kernel running: {}: {e}", p.display()),
+        },
+        None => None,
+    };
+    Ok((ds, symbols))
+}
+
 pub fn run(args: &CheckArgs) -> Result<ExitCode> {
-    let ds = args.dataset.load()?;
+    let (ds, symbols) = if args.kernel.is_empty() {
+        (args.dataset.load()?, None)
+    } else {
+        kernel_dataset(&args.kernel)?
+    };
     let mut map = BTreeMap::new();
+    if let Some(f) = &args.map_file {
+        let text = std::fs::read_to_string(f).with_context(|| format!("{}", f.display()))?;
+        let v: toml::Table = toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", f.display()))?;
+        let table = match v.get("map") {
+            Some(toml::Value::Table(t)) => t.clone(),
+            _ => v,
+        };
+        for (k, val) in table {
+            let Some(new) = val.as_str() else {
+                bail!(
+                    "{}: {k} must map to a string (a function, tracepoint...)",
+                    f.display()
+                );
+            };
+            map.insert(k, new.to_string());
+        }
+    }
     for m in &args.map {
         let (a, b) = m
             .split_once('=')
@@ -113,7 +262,18 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         }
         images.extend(found);
     }
-    let opts = Options { images, map };
+    let opts = Options {
+        images,
+        map,
+        symbols: symbols.map(|s| {
+            let id = ds
+                .images()
+                .first()
+                .map(|m| m.id.clone())
+                .unwrap_or_default();
+            (id, s)
+        }),
+    };
     let mut objs = Vec::new();
     for f in &args.files {
         objs.extend(objects(f)?);
@@ -126,6 +286,11 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         CheckFormat::Json => {
             let v = serde_json::json!({"schema": 1, "objects": checks});
             let mut s = serde_json::to_string_pretty(&v)?;
+            s.push('\n');
+            s
+        }
+        CheckFormat::Sarif => {
+            let mut s = serde_json::to_string_pretty(&render::sarif(&checks))?;
             s.push('\n');
             s
         }
