@@ -20,6 +20,9 @@ pub struct Origin {
     pub program: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub insn: Option<u32>,
+    /// The CO-RE relocation kind at that instruction (`byte_off`, `field_exists`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relo: Option<&'static str>,
 }
 
 /// One step of a field access: `owner::field`, with the field's type as the object sees it
@@ -71,9 +74,17 @@ pub enum Target {
     Ksym {
         name: String,
     },
-    /// A `__kconfig` extern (`CONFIG_X`).
+    /// A `__kconfig` extern (`CONFIG_X`, without the prefix).
     Config {
         name: String,
+    },
+    /// A configuration the program type needs from the kernel (not declared by the object):
+    /// the option set (`y`), or, for a list option, holding `item`. Unmet, the program
+    /// fails to attach, or (`miss`) attaches and is never called.
+    KernelConfig {
+        name: String,
+        item: Option<String>,
+        miss: bool,
     },
     /// A CO-RE field access, hop by hop (a chain of pointer dereferences is one access).
     Field {
@@ -137,7 +148,7 @@ impl Dependency {
             Target::Lsm { .. } => "lsm",
             Target::Kfunc { .. } => "kfunc",
             Target::Ksym { .. } => "ksym",
-            Target::Config { .. } => "config",
+            Target::Config { .. } | Target::KernelConfig { .. } => "config",
             Target::Field { .. } => "field",
             Target::Type { .. } => "type",
             Target::EnumValue { .. } => "enum value",
@@ -161,7 +172,15 @@ impl Dependency {
             Target::Lsm { hook } => hook.clone(),
             Target::Iter { name } => format!("bpf_iter_{name}"),
             Target::Kfunc { name, .. } | Target::Ksym { name } => name.clone(),
-            Target::Config { name } => name.clone(),
+            Target::Config { name } => format!("CONFIG_{name}"),
+            Target::KernelConfig {
+                name, item: None, ..
+            } => format!("CONFIG_{name}"),
+            Target::KernelConfig {
+                name,
+                item: Some(i),
+                ..
+            } => format!("CONFIG_{name} has {i}"),
             Target::Field { hops, .. } => hops
                 .iter()
                 .map(|h| format!("{}::{}", h.owner, h.field))
@@ -237,10 +256,8 @@ struct Deps {
 
 #[derive(Default)]
 struct Entry {
-    /// Every use is guarded (weak externs).
+    /// Every use is guarded: a weak extern, or only existence checks.
     all_guarded: Option<bool>,
-    /// Some use is an existence check (CO-RE): the accesses it guards are guarded too.
-    checked: bool,
     relos: Vec<String>,
     origins: Vec<Origin>,
 }
@@ -256,7 +273,6 @@ impl Deps {
 
     fn add_relo(&mut self, target: Target, kind: CoreReloKind, origin: Origin) {
         let e = self.map.entry(target).or_default();
-        e.checked |= kind.is_guard();
         e.all_guarded = Some(e.all_guarded.unwrap_or(true) && kind.is_guard());
         let k = kind.as_str().to_string();
         if !e.relos.contains(&k) {
@@ -274,7 +290,7 @@ impl Deps {
                 e.origins.sort();
                 Dependency {
                     target,
-                    guard: e.checked || e.all_guarded.unwrap_or(false),
+                    guard: e.all_guarded.unwrap_or(false),
                     relos: e.relos,
                     origins: e.origins,
                 }
@@ -359,6 +375,7 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
                 section: s.name.clone(),
                 program: fname.clone(),
                 insn: None,
+                relo: None,
             };
             if let Some(d) = &def {
                 deps.add(
@@ -372,6 +389,41 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
                     deps.add(
                         Target::AttachType {
                             name: a.to_string(),
+                        },
+                        false,
+                        origin.clone(),
+                    );
+                }
+                // What the program type needs from the kernel's configuration.
+                let trampoline = matches!(d.attach, Attach::Trampoline(_))
+                    || d.prog_type == "EXT"
+                    || (d.prog_type == "LSM" && d.attach_type == Some("LSM_MAC"));
+                if trampoline {
+                    deps.add(
+                        Target::KernelConfig {
+                            name: "DYNAMIC_FTRACE_WITH_DIRECT_CALLS".into(),
+                            item: None,
+                            miss: false,
+                        },
+                        false,
+                        origin.clone(),
+                    );
+                }
+                if d.prog_type == "LSM" {
+                    deps.add(
+                        Target::KernelConfig {
+                            name: "BPF_LSM".into(),
+                            item: None,
+                            miss: false,
+                        },
+                        false,
+                        origin.clone(),
+                    );
+                    deps.add(
+                        Target::KernelConfig {
+                            name: "LSM".into(),
+                            item: Some("bpf".into()),
+                            miss: true,
                         },
                         false,
                         origin.clone(),
@@ -395,6 +447,17 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
                 if let Some(t) = attach {
                     deps.add(t, false, origin.clone());
                 }
+                // An iterator's context is `struct bpf_iter__<target>`.
+                if let Attach::Iter(n) = &d.attach {
+                    deps.add(
+                        Target::Type {
+                            name: format!("bpf_iter__{n}"),
+                            btf_kind: "struct".into(),
+                        },
+                        false,
+                        origin.clone(),
+                    );
+                }
             }
             programs.push(Program {
                 name: fname.clone(),
@@ -404,6 +467,7 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
                     .as_ref()
                     .map(|d| d.attach.clone())
                     .unwrap_or(Attach::None),
+                start: *start as usize,
                 insns: (end - start) as usize,
             });
         }
@@ -511,6 +575,7 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
                 section: section.name.clone(),
                 program: program_at(sec, at),
                 insn: Some(at as u32),
+                relo: None,
             },
         );
     }
@@ -524,6 +589,7 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
                     section: ".extern".into(),
                     program: String::new(),
                     insn: None,
+                    relo: None,
                 },
             );
         }
@@ -549,6 +615,7 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
                         section: s.name.clone(),
                         program: program_at(s.index, i as u64),
                         insn: Some(i as u32),
+                        relo: None,
                     },
                 );
             }
@@ -559,10 +626,17 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
     let mut maps = Vec::new();
     if let Some(btf) = &btf {
         for t in btf.types() {
-            if t.kind() != BK::Datasec || (t.name() != ".maps" && t.name() != ".struct_ops") {
+            if t.kind() != BK::Datasec
+                || !matches!(t.name(), ".maps" | ".struct_ops" | ".struct_ops.link")
+            {
                 continue;
             }
-            let struct_ops = t.name() == ".struct_ops";
+            let struct_ops = t.name().starts_with(".struct_ops");
+            // The callbacks a struct_ops map sets: relocations to programs in its data.
+            let callbacks: Vec<u64> = match (struct_ops, elf.section(t.name())) {
+                (true, Some(sec)) => elf.rels_for(sec.index).iter().map(|r| r.offset).collect(),
+                _ => Vec::new(),
+            };
             for v in t.datasec_vars() {
                 let Some(var) = btf.type_by_id(v.type_id) else {
                     continue;
@@ -575,15 +649,42 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
                     section: t.name().to_string(),
                     program: map_name.clone(),
                     insn: None,
+                    relo: None,
                 };
                 if struct_ops {
-                    deps.add(
-                        Target::StructOps {
-                            name: strip_flavour(def.name()).to_string(),
-                        },
-                        false,
-                        origin,
-                    );
+                    let owner = strip_flavour(def.name()).to_string();
+                    let mut norm = Normaliser::new(btf);
+                    let data = elf.section(t.name()).map(|s| s.data).unwrap_or(&[]);
+                    let members: Vec<_> = def.members().collect();
+                    for (k, m) in members.iter().enumerate() {
+                        let at = u64::from(v.offset) + u64::from(m.bit_offset / 8);
+                        let end = members
+                            .get(k + 1)
+                            .map_or(u64::from(v.offset) + u64::from(v.size), |n| {
+                                u64::from(v.offset) + u64::from(n.bit_offset / 8)
+                            });
+                        // Callbacks (relocated to programs) and data the object sets: libbpf
+                        // copies both into the kernel's struct by member name.
+                        let set = data
+                            .get(at as usize..(end as usize).min(data.len()))
+                            .is_some_and(|b| b.iter().any(|&x| x != 0));
+                        if m.name.is_empty() || !(callbacks.contains(&at) || set) {
+                            continue;
+                        }
+                        deps.add(
+                            Target::Field {
+                                hops: vec![Hop {
+                                    owner: owner.clone(),
+                                    owner_is_union: false,
+                                    field: m.name.to_string(),
+                                    local: unflavour(norm.type_ref(m.type_id)),
+                                }],
+                            },
+                            false,
+                            origin.clone(),
+                        );
+                    }
+                    deps.add(Target::StructOps { name: owner }, false, origin);
                     maps.push(map_name);
                     continue;
                 }
@@ -620,6 +721,7 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
                             section: "maps".into(),
                             program: s.name.clone(),
                             insn: None,
+                            relo: None,
                         },
                     );
                     maps.push(s.name.clone());
@@ -646,6 +748,13 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
         has_btf: btf.is_some(),
         deps: deps.finish(),
         core_relos: relos,
+        code: elf
+            .sections
+            .iter()
+            .filter(|s| s.flags & SHF_EXECINSTR != 0)
+            .map(|s| (s.name.clone(), s.data.to_vec()))
+            .collect(),
+        big_endian: elf.big_endian,
     })
 }
 
@@ -789,6 +898,7 @@ fn core_relos(
                 section: first.section.clone(),
                 program: program_at(first.sec_index, u64::from(first.insn)),
                 insn: Some(first.insn),
+                relo: Some(first.kind.as_str()),
             },
         );
     }

@@ -9,6 +9,7 @@
 pub mod deps;
 pub mod elf;
 pub mod embedded;
+pub mod flow;
 pub mod sections;
 
 pub use deps::{Dependency, Hop, Origin, Target};
@@ -40,6 +41,8 @@ pub struct Program {
     pub prog_type: Option<&'static str>,
     #[serde(skip)]
     pub attach: Attach,
+    /// Its first instruction (an index in the section) and how many it has.
+    pub start: usize,
     pub insns: usize,
 }
 
@@ -57,6 +60,11 @@ pub struct BpfObject {
     /// Every CO-RE relocation on its own, numbered as libbpf numbers them (the index in
     /// its section's `.BTF.ext` block), before accesses are chained and merged into `deps`.
     pub core_relos: Vec<CoreRelo>,
+    /// Executable sections' code (name, bytes), for flow analysis.
+    #[serde(skip)]
+    pub code: Vec<(String, Vec<u8>)>,
+    #[serde(skip)]
+    pub big_endian: bool,
 }
 
 /// One CO-RE relocation.

@@ -225,6 +225,9 @@ pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectChec
             changed,
         });
     }
+    for id in &images {
+        dead_code(ds, obj, id, &mut rows)?;
+    }
     let verdicts = images.iter().map(|id| verdict(id, &rows)).collect();
     let mut relocations = Vec::new();
     for r in &obj.core_relos {
@@ -263,6 +266,108 @@ pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectChec
         verdicts,
         relocations,
     })
+}
+
+/// Marks as guarded the failing CO-RE accesses of image `id` that sit only in code its
+/// resolved existence checks rule out (the verifier never walks it, so their poisoned
+/// instructions never run).
+fn dead_code(ds: &Dataset, obj: &BpfObject, id: &str, rows: &mut [Row]) -> Result<(), StoreError> {
+    use std::collections::{HashMap, HashSet};
+    let has_failure = rows.iter().any(|r| {
+        matches!(
+            r.dep.target,
+            Target::Field { .. } | Target::Type { .. } | Target::EnumValue { .. }
+        ) && r
+            .cells
+            .get(id)
+            .is_some_and(|c| c.consequence == Some(Consequence::Error))
+    });
+    if !has_failure {
+        return Ok(());
+    }
+    // Each existence check's value in this image, by section and instruction.
+    let mut patched: HashMap<&str, HashMap<usize, i64>> = HashMap::new();
+    for r in obj.core_relos.iter().filter(|r| r.guard) {
+        let dep = Dependency {
+            target: r.target.clone(),
+            guard: true,
+            relos: Vec::new(),
+            origins: Vec::new(),
+        };
+        let c = resolve(ds, &dep, id)?;
+        let value = match c.status {
+            Status::GuardFalse | Status::Absent => 0,
+            Status::Unknown => continue,
+            _ => 1,
+        };
+        patched
+            .entry(r.section.as_str())
+            .or_default()
+            .insert(r.insn as usize, value);
+    }
+    if patched.is_empty() {
+        return Ok(());
+    }
+    let mut live: HashMap<&str, HashSet<usize>> = HashMap::new();
+    for p in &obj.programs {
+        let Some((_, bytes)) = obj.code.iter().find(|(n, _)| *n == p.section) else {
+            continue;
+        };
+        let code = depsurf_bpf::flow::Code {
+            bytes,
+            big_endian: obj.big_endian,
+            start: p.start,
+            end: p.start + p.insns,
+        };
+        let empty = HashMap::new();
+        let r =
+            depsurf_bpf::flow::reachable(&code, patched.get(p.section.as_str()).unwrap_or(&empty));
+        live.entry(p.section.as_str()).or_default().extend(r);
+    }
+    for row in rows.iter_mut() {
+        let Some(cell) = row.cells.get_mut(id) else {
+            continue;
+        };
+        if cell.consequence != Some(Consequence::Error) {
+            continue;
+        }
+        let uses: Vec<_> = row
+            .dep
+            .origins
+            .iter()
+            .filter(|o| {
+                o.relo.is_some_and(|k| {
+                    !matches!(
+                        k,
+                        "field_exists" | "type_exists" | "enumval_exists" | "type_matches"
+                    )
+                })
+            })
+            .collect();
+        let dead = !uses.is_empty()
+            && uses.iter().all(|o| {
+                // Code outside any analysed program (subprograms) counts as live.
+                let (Some(l), Some(i)) = (live.get(o.section.as_str()), o.insn) else {
+                    return false;
+                };
+                let i = i as usize;
+                !l.contains(&i)
+                    && obj.programs.iter().any(|p| {
+                        p.section == o.section && (p.start..p.start + p.insns).contains(&i)
+                    })
+            });
+        if dead {
+            *cell = Cell {
+                status: Status::GuardFalse,
+                consequence: None,
+                detail: format!(
+                    "{}, only in code that an existence check rules out here",
+                    cell.detail
+                ),
+            };
+        }
+    }
+    Ok(())
 }
 
 fn rename(dep: &Dependency, map: &BTreeMap<String, String>) -> Dependency {
@@ -362,10 +467,32 @@ fn changed_images(
             if let Some(p) = prev
                 && since.is_none()
                 && let Some(ch) = look.changes(p, &l.image)?
-                && !ch.is_empty()
+                && ch.iter().any(|c| c.consequence() != Consequence::None)
             {
-                let what: Vec<&str> = ch.iter().map(|c| c.name()).collect();
-                since = Some(format!("{} since {}", what.join(", "), l.label));
+                // Only changes with a consequence (SPEC §5): a new format string or a
+                // layout that CO-RE relocates reads the same data.
+                let what: Vec<String> = ch
+                    .iter()
+                    .filter(|c| c.consequence() != Consequence::None)
+                    .map(|c| {
+                        let inner: Vec<&str> = c.nested().iter().map(|n| n.name()).collect();
+                        if inner.is_empty() {
+                            c.name().to_string()
+                        } else {
+                            format!("{} ({})", c.name(), inner.join(", "))
+                        }
+                    })
+                    .collect();
+                since = Some(format!(
+                    "{} between {} and {}",
+                    what.join(", "),
+                    g.images
+                        .iter()
+                        .chain(g.reference.iter())
+                        .find(|x| x.image == p)
+                        .map_or(p, |x| x.label.as_str()),
+                    l.label
+                ));
             }
             if let Some(s) = &since
                 && look.get(&l.image)?.is_some()
@@ -420,6 +547,39 @@ fn resolve(ds: &Dataset, dep: &Dependency, id: &str) -> Result<Cell, StoreError>
         Target::Syscall { name } => present(ds, id, Kind::Syscall, name, false)?,
         Target::Lsm { hook } => present(ds, id, Kind::Lsm, hook, false)?,
         Target::Config { name } => present(ds, id, Kind::Config, name, dep.guard)?,
+        Target::KernelConfig { name, item, miss } => {
+            if !has(Kind::Config) {
+                return Ok(Cell::unknown("no configuration for this image"));
+            }
+            let value = match Lookup::new(ds, Kind::Config, name).get(id)? {
+                Some(Def::Config(v)) => Some(v),
+                _ => None,
+            };
+            let met = match (&value, item) {
+                (Some(v), None) => v == "y",
+                (Some(v), Some(i)) => v.trim_matches('"').split(',').any(|x| x.trim() == i),
+                (None, _) => false,
+            };
+            let shown = value.as_deref().unwrap_or("not set");
+            if met {
+                Cell::ok_with(format!("CONFIG_{name}={shown}"))
+            } else if *miss {
+                Cell::bad(
+                    Status::Absent,
+                    Consequence::MissingInvocation,
+                    format!(
+                        "CONFIG_{name}={shown}: the program is never called (unless the boot \
+                         command line changes it)"
+                    ),
+                )
+            } else {
+                Cell::bad(
+                    Status::Absent,
+                    Consequence::Error,
+                    format!("CONFIG_{name} is {shown}: the program cannot attach"),
+                )
+            }
+        }
         Target::StructOps { name } => present(ds, id, Kind::Struct, name, false)?,
         Target::Ksym { .. } => Cell::unknown("kernel variables are not in datasets yet"),
         Target::Kfunc { name, proto } => {
