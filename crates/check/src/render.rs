@@ -20,8 +20,8 @@ pub fn symbol(c: &Cell) -> &'static str {
     }
 }
 
-pub const LEGEND: &str = "· ok   E error (fails to load or attach)   S stray read   \
-M missing invocation   g guard: absent, handled   ? unknown";
+pub const LEGEND: &str = "· ok  E error (fails to load or attach)  S stray read  \
+M missing invocation  g absent, guarded  ? unknown";
 
 /// The columns of one page: a group's images with their labels.
 fn pages(ds: &Dataset, chk: &ObjectCheck) -> Vec<(String, Vec<(String, String)>)> {
@@ -60,6 +60,41 @@ fn pages(ds: &Dataset, chk: &ObjectCheck) -> Vec<(String, Vec<(String, String)>)
     out
 }
 
+/// `s` in lines of at most `width` characters, breaking after `, ` or `/` where it can;
+/// continuation lines start with `indent`.
+fn wrap(s: &str, width: usize, indent: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest: Vec<char> = s.chars().collect();
+    let mut first = true;
+    while !rest.is_empty() {
+        let room = if first { width } else { width - indent.len() };
+        if rest.len() <= room {
+            out.push(format!(
+                "{}{}",
+                if first { "" } else { indent },
+                rest.iter().collect::<String>()
+            ));
+            break;
+        }
+        let cut = (1..=room)
+            .rev()
+            .find(|&i| matches!(rest[i - 1], ' ' | '/' | ','))
+            .unwrap_or(room);
+        let line: String = rest[..cut].iter().collect();
+        out.push(format!(
+            "{}{}",
+            if first { "" } else { indent },
+            line.trim_end()
+        ));
+        rest.drain(..cut);
+        while rest.first() == Some(&' ') {
+            rest.remove(0);
+        }
+        first = false;
+    }
+    out
+}
+
 fn truncate(s: &str, w: usize) -> String {
     if s.chars().count() <= w {
         format!("{s:<w$}")
@@ -87,8 +122,12 @@ pub fn terminal(ds: &Dataset, chk: &ObjectCheck, color: bool, width: usize) -> S
         .iter()
         .map(|p| format!("{} ({})", p.name, p.section))
         .collect();
-    let _ = writeln!(o, "{}", paint(&chk.object, "1"));
-    let _ = writeln!(o, "programs: {}", progs.join(", "));
+    for line in wrap(&chk.object, width, "") {
+        let _ = writeln!(o, "{}", paint(&line, "1"));
+    }
+    for line in wrap(&format!("programs: {}", progs.join(", ")), width, "  ") {
+        let _ = writeln!(o, "{line}");
+    }
     for (group, cols) in pages(ds, chk) {
         let cell_w = cols
             .iter()
@@ -132,7 +171,10 @@ pub fn terminal(ds: &Dataset, chk: &ObjectCheck, color: bool, width: usize) -> S
             }
         }
     }
-    let _ = writeln!(o, "\n{}", paint(LEGEND, "2"));
+    let _ = writeln!(o);
+    for line in wrap(LEGEND, width, "") {
+        let _ = writeln!(o, "{}", paint(&line, "2"));
+    }
     let _ = writeln!(o);
     for v in &chk.verdicts {
         let code = match v.verdict.as_str() {

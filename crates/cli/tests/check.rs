@@ -176,6 +176,33 @@ fn exit_codes_follow_fail_on_and_images() {
 }
 
 #[test]
+fn the_terminal_matrix_fits_100_columns() {
+    let Some((_dir, out)) = build_objects() else {
+        return;
+    };
+    for obj in ["attach_kinds", "struct_ops_iter", "core_type_changed"] {
+        let mut c = depsurf();
+        c.env_remove("DEPSURF_DATASET")
+            .arg("check")
+            .arg(out.join(format!("{obj}.bpf.o")));
+        let o = run_with_timeout(c, 60);
+        let text = stdout(&o);
+        assert!(text.contains("Regular") && text.contains("fails"), "{text}");
+        for line in text.lines() {
+            assert!(
+                !line.contains('\x1b'),
+                "colour when not a terminal: {line:?}"
+            );
+            assert!(
+                line.chars().count() <= 100,
+                "{obj}: {} columns: {line}",
+                line.chars().count()
+            );
+        }
+    }
+}
+
+#[test]
 fn objects_embedded_in_a_binary_are_found_and_named() {
     let Some((dir, out)) = build_objects() else {
         return;
