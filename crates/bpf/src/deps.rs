@@ -736,6 +736,51 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
         relos = core_relos(btf, ext, &elf, &program_at, &mut deps)?;
     }
 
+    // What needs the kernel's own BTF (/sys/kernel/btf/vmlinux): CO-RE relocations, kfuncs
+    // and typed ksyms, and the program types that attach by BTF id.
+    let btf_program = programs
+        .iter()
+        .find(|p| matches!(p.prog_type, Some("TRACING" | "LSM" | "STRUCT_OPS" | "EXT")));
+    let btf_extern = deps
+        .map
+        .iter()
+        .find(|(t, _)| matches!(t, Target::Kfunc { .. }))
+        .and_then(|(_, e)| e.origins.first().cloned());
+    let needs_btf = relos
+        .first()
+        .map(|r| Origin {
+            section: r.section.clone(),
+            program: program_at(
+                elf.sections
+                    .iter()
+                    .find(|s| s.name == r.section)
+                    .map_or(usize::MAX, |s| s.index),
+                u64::from(r.insn),
+            ),
+            insn: Some(r.insn),
+            relo: Some(r.kind),
+        })
+        .or_else(|| {
+            btf_program.map(|p| Origin {
+                section: p.section.clone(),
+                program: p.name.clone(),
+                insn: None,
+                relo: None,
+            })
+        })
+        .or(btf_extern);
+    if let Some(origin) = needs_btf {
+        deps.add(
+            Target::KernelConfig {
+                name: "DEBUG_INFO_BTF".into(),
+                item: None,
+                miss: false,
+            },
+            false,
+            origin,
+        );
+    }
+
     let license = elf.section("license").map(|s| {
         let end = memchr::memchr(0, s.data).unwrap_or(s.data.len());
         String::from_utf8_lossy(&s.data[..end]).into_owned()
@@ -867,6 +912,9 @@ fn core_relos(
                     && relos[j].insn > relos[cur].insn
                     && relos[cur].points_to.is_some()
                     && relos[j].root == relos[cur].points_to
+                    && elf.sections.get(relos[j].sec_index).is_some_and(|s| {
+                        derives(s.data, elf.big_endian, relos[cur].insn, relos[j].insn)
+                    })
             });
             match next {
                 Some(j) => {
@@ -982,4 +1030,72 @@ fn field_hops(
         .filter(|t| matches!(t.kind(), BK::Struct | BK::Union))
         .map(|t| strip_flavour(t.name()).to_string());
     (hops, points_to)
+}
+
+/// Whether the access relocated at instruction `j` reads through the pointer that the access
+/// at `i` read: the compiler may reuse an offset for another base, so the types alone do not
+/// say. Two shapes: a direct load whose base register the load at `i` wrote; or an offset
+/// (`rX = off`) added to a pointer read back from the stack, where `bpf_probe_read_kernel()`
+/// left the result of the read at `i`.
+fn derives(code: &[u8], be: bool, i: u32, j: u32) -> bool {
+    let (i, j) = (i as usize, j as usize);
+    let Some(at_j) = insn_regs(code, j, be) else {
+        return false;
+    };
+    // The last instruction before `before` (and after `i`) that writes `reg`.
+    let last_def = |reg: u8, before: usize| -> Option<usize> {
+        (i..before).rev().find(|&k| {
+            insn_regs(code, k, be).is_some_and(|x| match x.code & 7 {
+                0 | 1 | 4 | 7 => x.dst == reg,
+                5 | 6 if x.code & 0xf0 == 0x80 => reg <= 5,
+                _ => false,
+            })
+        })
+    };
+    if at_j.code & 7 == 1 {
+        return last_def(at_j.src, j) == Some(i);
+    }
+    let offset_reg = at_j.dst;
+    for k in j + 1..j + 9 {
+        let Some(x) = insn_regs(code, k, be) else {
+            break;
+        };
+        if x.code != 0x0f {
+            continue;
+        }
+        let other = if x.dst == offset_reg {
+            x.src
+        } else if x.src == offset_reg {
+            x.dst
+        } else {
+            continue;
+        };
+        return last_def(other, k)
+            .and_then(|d| insn_regs(code, d, be))
+            .is_some_and(|d| {
+                d.code & 7 == 1 && d.src == 10 && last_def(other, k).is_some_and(|at| at > i)
+            });
+    }
+    false
+}
+
+/// An instruction's opcode and registers.
+struct Regs {
+    code: u8,
+    dst: u8,
+    src: u8,
+}
+
+fn insn_regs(code: &[u8], k: usize, be: bool) -> Option<Regs> {
+    let b = code.get(k * 8..k * 8 + 8)?;
+    let (dst, src) = if be {
+        (b[1] >> 4, b[1] & 0xf)
+    } else {
+        (b[1] & 0xf, b[1] >> 4)
+    };
+    Some(Regs {
+        code: b[0],
+        dst,
+        src,
+    })
 }

@@ -576,7 +576,14 @@ fn resolve(ds: &Dataset, dep: &Dependency, id: &str) -> Result<Cell, StoreError>
                 Cell::bad(
                     Status::Absent,
                     Consequence::Error,
-                    format!("CONFIG_{name} is {shown}: the program cannot attach"),
+                    if name == "DEBUG_INFO_BTF" {
+                        format!(
+                            "CONFIG_{name} is {shown}: the kernel has no BTF for CO-RE, kfuncs \
+                             or BTF attach points (unless the loader brings one, as BTFHub's)"
+                        )
+                    } else {
+                        format!("CONFIG_{name} is {shown}: the program cannot attach")
+                    },
                 )
             }
         }
