@@ -199,7 +199,9 @@ pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectChec
     let names = Names::new(ds)?;
     let mut rows = Vec::new();
     for dep in &obj.deps {
-        let dep = rename(dep, &opts.map);
+        let Some(dep) = rename(dep, &opts.map) else {
+            continue;
+        };
         let mut cells = BTreeMap::new();
         let changed = changed_images(ds, &dep)?;
         for id in &images {
@@ -370,10 +372,15 @@ fn dead_code(ds: &Dataset, obj: &BpfObject, id: &str, rows: &mut [Row]) -> Resul
     Ok(())
 }
 
-fn rename(dep: &Dependency, map: &BTreeMap<String, String>) -> Dependency {
+/// The dependency with its attach target renamed by the user's map; `None` when the map
+/// sends it to nothing (`--map func=`: not a kernel function, e.g. an fentry program
+/// attached to another BPF program at run time).
+fn rename(dep: &Dependency, map: &BTreeMap<String, String>) -> Option<Dependency> {
     let mut d = dep.clone();
-    let swap = |s: &mut String| {
+    let mut gone = false;
+    let mut swap = |s: &mut String| {
         if let Some(n) = map.get(s.as_str()) {
+            gone = n.is_empty();
             *s = n.clone();
         }
     };
@@ -385,7 +392,7 @@ fn rename(dep: &Dependency, map: &BTreeMap<String, String>) -> Dependency {
         Target::Lsm { hook } => swap(hook),
         _ => {}
     }
-    d
+    (!gone).then_some(d)
 }
 
 fn verdict(id: &str, rows: &[Row]) -> Verdict {
@@ -656,7 +663,9 @@ fn resolve(ds: &Dataset, dep: &Dependency, id: &str) -> Result<Cell, StoreError>
                         format!("field {}::{} absent", h.owner, h.field),
                     ));
                 };
-                if unqualified(&m.ty) != unqualified(&h.local) && cell.status == Status::Ok {
+                if !same_type(&unqualified(&m.ty), &unqualified(&h.local))
+                    && cell.status == Status::Ok
+                {
                     let text = format!(
                         "{}::{} is {}, the object reads {}",
                         h.owner,
@@ -822,6 +831,10 @@ fn enum_name(ds: &Dataset, id: &str, enum_name: &str, value: &str) -> Result<Cel
 fn unqualified(t: &TypeRef) -> TypeRef {
     match t {
         TypeRef::Int(n) => TypeRef::Int(int_name(n)),
+        TypeRef::Typedef(n) => match fixed_width(n) {
+            Some(int) => TypeRef::Int(int_name(int)),
+            None => t.clone(),
+        },
         // An object's BTF declares the structs it only points to.
         TypeRef::Fwd { name, union: false } => TypeRef::Struct(name.clone()),
         TypeRef::Fwd { name, union: true } => TypeRef::Union(name.clone()),
@@ -832,6 +845,38 @@ fn unqualified(t: &TypeRef) -> TypeRef {
             elem: Box::new(unqualified(elem)),
         },
         other => other.clone(),
+    }
+}
+
+/// The integer type behind the kernel's and the C library's fixed-width typedefs (`u32`,
+/// `__u32`, `__le32`, `uint32_t`, ...): a program built against UAPI headers names them
+/// differently from vmlinux.h.
+fn fixed_width(n: &str) -> Option<&'static str> {
+    let n = n.trim_start_matches('_');
+    Some(match n {
+        "u8" | "uint8_t" => "unsigned char",
+        "s8" | "int8_t" => "signed char",
+        "u16" | "le16" | "be16" | "uint16_t" | "sum16" => "short unsigned int",
+        "s16" | "int16_t" => "short int",
+        "u32" | "le32" | "be32" | "uint32_t" | "wsum" => "unsigned int",
+        "s32" | "int32_t" => "int",
+        "u64" | "le64" | "be64" | "uint64_t" => "long long unsigned int",
+        "s64" | "int64_t" => "long long int",
+        "bool" | "Bool" => "_Bool",
+        _ => return None,
+    })
+}
+
+/// Equal types, where a typedef the dataset cannot see through counts as equal to anything
+/// (datasets keep typedef names, not their definitions).
+fn same_type(a: &TypeRef, b: &TypeRef) -> bool {
+    match (a, b) {
+        (TypeRef::Typedef(_), _) | (_, TypeRef::Typedef(_)) => true,
+        (TypeRef::Ptr(x), TypeRef::Ptr(y)) => same_type(x, y),
+        (TypeRef::Array { nelems: n, elem: x }, TypeRef::Array { nelems: m, elem: y }) => {
+            n == m && same_type(x, y)
+        }
+        _ => a == b,
     }
 }
 
@@ -911,5 +956,72 @@ impl Names {
             },
             _ => dep.label(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(n: &str) -> TypeRef {
+        TypeRef::Int(n.into())
+    }
+
+    #[test]
+    fn spellings_of_one_type_compare_equal() {
+        let eq = |a: &TypeRef, b: &TypeRef| same_type(&unqualified(a), &unqualified(b));
+        assert!(eq(&int("long"), &int("long int")));
+        assert!(eq(&int("unsigned long"), &int("long unsigned int")));
+        assert!(eq(
+            &TypeRef::Typedef("__u32".into()),
+            &TypeRef::Typedef("u32".into())
+        ));
+        assert!(eq(&TypeRef::Typedef("__u32".into()), &int("unsigned int")));
+        assert!(eq(
+            &TypeRef::Volatile(Box::new(int("long int"))),
+            &int("long int")
+        ));
+        assert!(eq(
+            &TypeRef::Ptr(Box::new(TypeRef::Fwd {
+                name: "file".into(),
+                union: false
+            })),
+            &TypeRef::Ptr(Box::new(TypeRef::Struct("file".into())))
+        ));
+        // A real change stays a change.
+        assert!(!eq(&int("unsigned int"), &int("short unsigned int")));
+        assert!(!eq(
+            &TypeRef::Typedef("u32".into()),
+            &TypeRef::Typedef("u16".into())
+        ));
+        assert!(!compatible(
+            &TypeRef::Array {
+                nelems: 10,
+                elem: Box::new(TypeRef::Ptr(Box::new(TypeRef::Void)))
+            },
+            &TypeRef::Ptr(Box::new(TypeRef::Void))
+        ));
+        assert!(compatible(
+            &int("int"),
+            &TypeRef::Enum {
+                name: "e".into(),
+                size: 4
+            }
+        ));
+    }
+
+    #[test]
+    fn kprobes_on_clones_are_transformations() {
+        let syms: std::collections::HashSet<String> = ["vfs_read", "finish_task_switch.isra.0"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(kprobe_symbol("vfs_read", &syms).consequence, None);
+        let c = kprobe_symbol("finish_task_switch", &syms);
+        assert_eq!(
+            (c.status, c.consequence),
+            (Status::Issue, Some(Consequence::Error))
+        );
+        assert_eq!(kprobe_symbol("nope", &syms).status, Status::Absent);
     }
 }

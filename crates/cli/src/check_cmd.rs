@@ -49,7 +49,8 @@ pub struct CheckArgs {
     #[arg(long = "image", value_name = "NAME")]
     pub images: Vec<String>,
     /// An attach target set at run time: `--map old=new` checks `new` where the object's
-    /// section names `old`. Repeatable.
+    /// section names `old`; `--map old=` says it is no kernel item (an fentry program
+    /// attached to another BPF program). Repeatable.
     #[arg(long = "map", value_name = "OLD=NEW")]
     pub map: Vec<String>,
     /// A TOML file of attach targets set at run time: `old = "new"` lines (in a `[map]`
