@@ -70,9 +70,11 @@ pub enum Target {
         #[serde(skip_serializing_if = "Option::is_none")]
         proto: Option<Proto>,
     },
-    /// A `__ksym` variable.
+    /// A `__ksym` variable: typed ones (declared with their type) need the kernel's BTF to
+    /// describe them, untyped ones (`const void`) only a symbol.
     Ksym {
         name: String,
+        typed: bool,
     },
     /// A `__kconfig` extern (`CONFIG_X`, without the prefix).
     Config {
@@ -171,7 +173,7 @@ impl Dependency {
             Target::Syscall { name } => name.clone(),
             Target::Lsm { hook } => hook.clone(),
             Target::Iter { name } => format!("bpf_iter_{name}"),
-            Target::Kfunc { name, .. } | Target::Ksym { name } => name.clone(),
+            Target::Kfunc { name, .. } | Target::Ksym { name, .. } => name.clone(),
             Target::Config { name } => format!("CONFIG_{name}"),
             Target::KernelConfig {
                 name, item: None, ..
@@ -521,7 +523,11 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
                             ret: unflavour(p.ret),
                         }),
                     },
-                    _ => Target::Ksym { name: n.clone() },
+                    _ => Target::Ksym {
+                        name: n.clone(),
+                        typed: skip_mods(btf, vt.size_or_type())
+                            .is_some_and(|x| x.kind() != BK::Void),
+                    },
                 };
                 externs.insert(n, target);
             }
@@ -544,6 +550,7 @@ pub(crate) fn read(name: &str, bytes: &[u8]) -> Result<BpfObject, BpfError> {
                 } else {
                     Target::Ksym {
                         name: s.name.clone(),
+                        typed: false,
                     }
                 },
             );

@@ -595,7 +595,24 @@ fn resolve(ds: &Dataset, dep: &Dependency, id: &str) -> Result<Cell, StoreError>
             }
         }
         Target::StructOps { name } => present(ds, id, Kind::Struct, name, false)?,
-        Target::Ksym { .. } => Cell::unknown("kernel variables are not in datasets yet"),
+        Target::Ksym { name, typed } => {
+            if !has(Kind::Var) || !store.holds(Kind::Var) {
+                return Ok(Cell::unknown(
+                    "no kernel variables for this image (a dataset from before format 4)",
+                ));
+            }
+            match Lookup::new(ds, Kind::Var, name).get(id)? {
+                None => Cell::absent(dep.guard, format!("variable {name} absent")),
+                Some(Def::Var(TypeRef::Void)) if *typed => Cell::absent(
+                    dep.guard,
+                    format!(
+                        "{name} is a symbol without a BTF type; a typed __ksym needs the \
+                         kernel's BTF to describe it (declare it `const void` to use the symbol)"
+                    ),
+                ),
+                Some(_) => Cell::ok(),
+            }
+        }
         Target::Kfunc { name, proto } => {
             if !has(Kind::Kfunc) {
                 return Ok(Cell::unknown("no kfuncs for this image (no BTF)"));

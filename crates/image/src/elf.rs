@@ -72,6 +72,8 @@ pub struct Symbol<'a> {
     pub addr: u64,
     pub size: u64,
     pub is_func: bool,
+    /// `STT_OBJECT`: a variable.
+    pub is_object: bool,
     pub is_global: bool,
     /// `STB_LOCAL` (0), `STB_GLOBAL` (1), `STB_WEAK` (2), ...
     pub bind: u8,
@@ -171,6 +173,7 @@ fn each_symbol<Elf: FileHeader<Endian = Endianness>>(
             addr: sym.st_value(endian).into(),
             size: sym.st_size(endian).into(),
             is_func: sym.st_type() == elf::STT_FUNC,
+            is_object: sym.st_type() == elf::STT_OBJECT,
             is_global: sym.st_bind() != elf::STB_LOCAL,
             bind: sym.st_bind().0,
             shndx: u32::from(sym.st_shndx(endian).0),

@@ -275,10 +275,11 @@ fn read_names(
         let symbols = names
             .into_iter()
             .zip(addrs)
-            .map(|((_, name), addr)| Sym {
+            .map(|((ty, name), addr)| Sym {
                 addr,
                 size: 0,
                 name,
+                data: crate::symbols::is_data_type(ty),
             })
             .collect();
         return Some(Kallsyms {

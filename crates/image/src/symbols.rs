@@ -14,6 +14,14 @@ pub struct Sym {
     pub addr: u64,
     pub size: u64,
     pub name: String,
+    /// A variable (an ELF `STT_OBJECT`; `D`, `B`, `R` in either case in System.map and
+    /// kallsyms), not code.
+    pub data: bool,
+}
+
+/// Whether a System.map or kallsyms type letter is a variable's.
+pub fn is_data_type(t: u8) -> bool {
+    matches!(t.to_ascii_lowercase(), b'd' | b'b' | b'r')
 }
 
 /// Symbols sorted by address (then name), with an index by name (the first symbol of each
@@ -58,6 +66,7 @@ impl SymbolTable {
                 addr: s.addr,
                 size: s.size,
                 name: s.name.to_string(),
+                data: s.is_object,
             })
         })?;
         Ok(SymbolTable::new(list))
@@ -68,6 +77,7 @@ impl SymbolTable {
             addr: s.addr,
             size: 0,
             name: s.name.clone(),
+            data: is_data_type(s.kind),
         }))
     }
 
@@ -131,6 +141,7 @@ mod tests {
             addr,
             size,
             name: name.into(),
+            data: false,
         }
     }
 

@@ -297,11 +297,12 @@ pub enum Kind {
     Lsm,
     Kfunc,
     Syscall,
+    Var,
     Config,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Struct,
         Kind::Union,
         Kind::Field,
@@ -311,6 +312,7 @@ impl Kind {
         Kind::Lsm,
         Kind::Kfunc,
         Kind::Syscall,
+        Kind::Var,
         Kind::Config,
     ];
 
@@ -329,7 +331,7 @@ impl Kind {
 
     /// Kinds stored as a name → definition index (fields are derived from structs and
     /// unions; syscalls are stored as whole tables).
-    pub const STORED: [Kind; 8] = [
+    pub const STORED: [Kind; 9] = [
         Kind::Struct,
         Kind::Union,
         Kind::Enum,
@@ -337,6 +339,7 @@ impl Kind {
         Kind::Tracepoint,
         Kind::Lsm,
         Kind::Kfunc,
+        Kind::Var,
         Kind::Config,
     ];
 
@@ -352,6 +355,7 @@ impl Kind {
             Kind::Syscall => "Syscall",
             Kind::Lsm => "LSM hook",
             Kind::Kfunc => "kfunc",
+            Kind::Var => "Variable",
             Kind::Config => "Config",
         }
     }
@@ -368,6 +372,7 @@ impl Kind {
             Kind::Syscall => "syscall",
             Kind::Lsm => "lsm",
             Kind::Kfunc => "kfunc",
+            Kind::Var => "var",
             Kind::Config => "config",
         }
     }
@@ -383,6 +388,7 @@ impl Kind {
             "kfunc" | "kfuncs" => Kind::Kfunc,
             "tracepoint" | "tracepoints" | "tp" | "event" => Kind::Tracepoint,
             "syscall" | "syscalls" => Kind::Syscall,
+            "var" | "vars" | "variable" | "variables" | "ksym" => Kind::Var,
             "config" | "configs" => Kind::Config,
             _ => return None,
         })
@@ -415,6 +421,10 @@ pub struct Surface {
     /// Compatibility tables by ABI (`ia32`, `x32`, `compat`, `emu`...), where present.
     #[serde(default)]
     pub compat_syscalls: BTreeMap<String, BTreeMap<u32, String>>,
+    /// Kernel variables (what `__ksym` externs resolve to): the type of those the image's
+    /// BTF describes (per-CPU variables), `Void` for those only its symbols list.
+    #[serde(default)]
+    pub vars: BTreeMap<String, TypeRef>,
 }
 
 impl TypeRef {
@@ -459,6 +469,8 @@ pub enum Item<'a> {
     },
     /// A system call: its number.
     Syscall(u32),
+    /// A kernel variable: its type (`Void` when only a symbol).
+    Var(&'a TypeRef),
     Config(&'a str),
 }
 
@@ -524,6 +536,7 @@ impl Surface {
                 func: self.funcs.get(&tp.func_name()),
             }),
             Kind::Syscall => self.syscall_number(name).map(Item::Syscall),
+            Kind::Var => self.vars.get(name).map(Item::Var),
             Kind::Config => self
                 .config
                 .get(name.strip_prefix("CONFIG_").unwrap_or(name))
@@ -551,6 +564,7 @@ impl Surface {
                 let names: std::collections::BTreeSet<&String> = self.syscalls.values().collect();
                 names.into_iter().cloned().collect()
             }
+            Kind::Var => self.vars.keys().cloned().collect(),
             Kind::Config => self.config.keys().cloned().collect(),
         }
     }

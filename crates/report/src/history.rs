@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use depsurf_diff::Change;
 use depsurf_surface::model::FuncStatus;
 use depsurf_surface::store::StoreError;
-use depsurf_surface::{Composite, Dataset, Enum, Item, Kind, Member, Proto, Tracepoint, ctext};
+use depsurf_surface::{
+    Composite, Dataset, Enum, Item, Kind, Member, Proto, Tracepoint, TypeRef, ctext,
+};
 
 /// A definition of one item in one image, owned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +32,8 @@ pub enum Def {
         nr: u32,
         compat: Vec<(String, u32)>,
     },
+    /// A kernel variable: its type, `Void` when only its symbol is known.
+    Var(TypeRef),
     Config(String),
 }
 
@@ -51,6 +55,7 @@ impl Def {
                 func: func.as_ref(),
             },
             Def::Syscall { nr, .. } => Item::Syscall(*nr),
+            Def::Var(t) => Item::Var(t),
             Def::Config(v) => Item::Config(v),
         }
     }
@@ -103,6 +108,8 @@ impl Def {
                 }
                 t
             }
+            Def::Var(TypeRef::Void) => format!("/* a symbol; no BTF type */\nextern {name};"),
+            Def::Var(t) => format!("extern {};", ctext::decl(t, name)),
             Def::Config(v) => format!(
                 "CONFIG_{}={v}",
                 name.strip_prefix("CONFIG_").unwrap_or(name)
@@ -221,6 +228,10 @@ impl<'d> Lookup<'d> {
                         .collect();
                     Some(Def::Syscall { nr, compat })
                 }
+                None => None,
+            },
+            Kind::Var => match def(Kind::Var, &self.name)? {
+                Some(d) => Some(Def::Var(store.type_of(d)?)),
                 None => None,
             },
             Kind::Config => match def(Kind::Config, &self.name)? {

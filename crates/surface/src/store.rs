@@ -30,8 +30,8 @@ use crate::model::{
 pub const MAGIC: &[u8; 8] = b"DEPSURF\0";
 /// The format version this build writes and reads.
 /// Version 2 sorts the string table and delta-encodes the names of the per-image indexes.
-/// Version 3 adds tracepoints and system call tables.
-pub const FORMAT_VERSION: u32 = 3;
+/// Version 3 adds tracepoints and system call tables; version 4 kernel variables.
+pub const FORMAT_VERSION: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -441,6 +441,10 @@ impl StoreBuilder {
             e.push((self.s(n), self.tracepoints.id(node)));
         }
         self.push(Kind::Tracepoint, std::mem::take(&mut e));
+        for (n, t) in &s.vars {
+            e.push((self.s(n), self.ty(t)));
+        }
+        self.push(Kind::Var, std::mem::take(&mut e));
         for (n, v) in &s.config {
             e.push((self.s(n), self.s(v)));
         }
@@ -734,8 +738,8 @@ impl Store {
         let mut index = HashMap::new();
         for kind in Kind::STORED {
             let name = format!("index.{}", kind.as_str());
-            if version < 3 && kind == Kind::Tracepoint {
-                // Written before tracepoints were extracted: no image has any.
+            if (version < 3 && kind == Kind::Tracepoint) || (version < 4 && kind == Kind::Var) {
+                // Written before this kind was extracted: no image has any.
                 let empty = Section {
                     raw: 0..0,
                     raw_len: 0,
@@ -999,6 +1003,13 @@ impl Store {
         })
     }
 
+    /// A type by id (a variable's definition).
+    pub fn type_of(&self, id: u32) -> Result<TypeRef, StoreError> {
+        let s = self.strings()?;
+        let t = Self::decode(&self.data, &self.types)?;
+        self.type_ref(t, s, id, 0)
+    }
+
     pub fn proto(&self, id: u32) -> Result<Proto, StoreError> {
         let s = self.strings()?;
         let t = Self::decode(&self.data, &self.types)?;
@@ -1102,9 +1113,13 @@ impl Store {
     }
 
     /// Whether the store can hold items of `kind` (stores before version 3 hold no
-    /// tracepoints and no system calls).
+    /// tracepoints and no system calls, before version 4 no variables).
     pub fn holds(&self, kind: Kind) -> bool {
-        !Kind::DATA.contains(&kind) || self.version >= 3
+        match kind {
+            Kind::Var => self.version >= 4,
+            k if Kind::DATA.contains(&k) => self.version >= 3,
+            _ => true,
+        }
     }
 
     fn syscall_tables(&self, image: usize) -> Result<Option<&SyscallTables>, StoreError> {
@@ -1205,6 +1220,9 @@ impl Store {
         }
         for (n, d) in entries(Kind::Config)? {
             s.config.insert(n, self.string(d)?);
+        }
+        for (n, d) in entries(Kind::Var)? {
+            s.vars.insert(n, self.type_of(d)?);
         }
         for (n, d) in entries(Kind::Tracepoint)? {
             s.tracepoints.insert(n, self.tracepoint(d)?);

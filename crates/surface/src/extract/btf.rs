@@ -224,6 +224,12 @@ pub fn extract_types(btf: &Btf<'_>, s: &mut Surface) {
                     s.enums.insert(t.name().to_string(), Enum { size, values });
                 }
             }
+            // Kernel variables BTF describes (pahole writes the per-CPU ones): what typed
+            // `__ksym` externs need.
+            BK::Var if !t.name().is_empty() && !s.vars.contains_key(t.name()) => {
+                s.vars
+                    .insert(t.name().to_string(), n.type_ref(t.size_or_type()));
+            }
             BK::Func if !t.name().is_empty() && !s.funcs.contains_key(t.name()) => {
                 if let Some(p) = n.func_proto(&t) {
                     s.funcs.insert(t.name().to_string(), p);

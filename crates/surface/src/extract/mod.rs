@@ -205,6 +205,20 @@ fn data_kinds(img: &KernelImage, meta: &mut ImageMeta, s: &mut Surface, have_typ
         mem.symbols_kind,
         short(&mem.symbols_from)
     );
+    // Variables by symbol (untyped `__ksym` externs resolve through kallsyms); those BTF
+    // describes keep their type.
+    let typed = s.vars.len();
+    for sym in mem.symbols.iter().filter(|y| y.data) {
+        s.vars
+            .entry(sym.name.clone())
+            .or_insert(crate::model::TypeRef::Void);
+    }
+    meta.sources.push(format!(
+        "vars: {} ({typed} with BTF types); {} of {}",
+        s.vars.len(),
+        mem.symbols_kind,
+        short(&mem.symbols_from)
+    ));
     match syscalls::scan(&mem) {
         Ok(tables) => {
             let mut parts = Vec::new();
