@@ -59,6 +59,11 @@ const MAX_STATES: usize = 200_000;
 /// Reachable instructions of a program, by section instruction index, with the existence
 /// checks at `patched` (instruction index → value) resolved.
 pub fn reachable(c: &Code<'_>, patched: &HashMap<usize, i64>) -> HashSet<usize> {
+    // A symbol may claim more instructions than its section holds.
+    let c = &Code {
+        end: c.end.min(c.bytes.len() / 8),
+        ..*c
+    };
     let mut seen: HashSet<(usize, Regs)> = HashSet::new();
     let mut reach = HashSet::new();
     let mut stack: Vec<(usize, Regs)> = vec![(c.start, [None; 11])];

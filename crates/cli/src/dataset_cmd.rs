@@ -135,7 +135,7 @@ pub fn extract(args: &ExtractArgs, quiet: bool) -> Result<ExitCode> {
         let c = s.counts();
         let _ = writeln!(
             report,
-            "{}: {} structs, {} unions, {} enums, {} functions ({} with status), {} tracepoints, {} LSM hooks, {} kfuncs, {} syscalls, {} config options{}",
+            "{}: {} structs, {} unions, {} enums, {} functions ({} with status), {} tracepoints, {} LSM hooks, {} kfuncs, {} syscalls, {} vars, {} config options{}",
             meta.id,
             c[&depsurf_surface::Kind::Struct],
             c[&depsurf_surface::Kind::Union],
@@ -146,6 +146,7 @@ pub fn extract(args: &ExtractArgs, quiet: bool) -> Result<ExitCode> {
             c[&depsurf_surface::Kind::Lsm],
             c[&depsurf_surface::Kind::Kfunc],
             c[&depsurf_surface::Kind::Syscall],
+            c[&depsurf_surface::Kind::Var],
             c[&depsurf_surface::Kind::Config],
             meta.pending
                 .as_deref()
@@ -298,11 +299,12 @@ pub fn show(args: &ShowArgs) -> Result<ExitCode> {
     for i in &m.images {
         let s = ds.surface(&i.id)?.unwrap_or_default();
         let mut state = format!(
-            "{} structs, {} functions, {} tracepoints, {} syscalls, {} config options",
+            "{} structs, {} functions, {} tracepoints, {} syscalls, {} vars, {} config options",
             s.structs.len(),
             s.funcs.len(),
             s.tracepoints.len(),
             s.syscalls.len(),
+            s.vars.len(),
             s.config.len()
         );
         if let Some(p) = &i.pending {

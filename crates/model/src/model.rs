@@ -588,6 +588,7 @@ impl Surface {
             (Kind::Kfunc, self.kfuncs.len()),
             (Kind::Tracepoint, self.tracepoints.len()),
             (Kind::Syscall, self.names(Kind::Syscall).len()),
+            (Kind::Var, self.vars.len()),
             (Kind::Config, self.config.len()),
         ])
     }
