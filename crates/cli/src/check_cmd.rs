@@ -67,6 +67,10 @@ pub struct CheckArgs {
     /// The least severe consequence that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Do not page the terminal matrix (it goes through $PAGER, or `less -FRX`, when the
+    /// output is a terminal).
+    #[arg(long)]
+    pub no_pager: bool,
 }
 
 /// Members of a package worth searching for eBPF objects: not documentation.
@@ -309,7 +313,12 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
                 .join("\n")
         }
     };
-    emit(text.as_bytes())?;
+    let tty = args.format == CheckFormat::Term && std::io::stdout().is_terminal();
+    if tty && !args.no_pager {
+        page(&text)?;
+    } else {
+        emit(text.as_bytes())?;
+    }
     let worst = match args.fail_on {
         FailOn::Error => Consequence::Error,
         FailOn::Stray => Consequence::StrayRead,
@@ -327,4 +336,32 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Shows `text` through the user's pager (`$PAGER`, else `less` quitting when it fits and
+/// keeping colours), as git does; straight to the terminal when there is none.
+fn page(text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let pager = std::env::var("PAGER").unwrap_or_else(|_| "less".into());
+    if pager.trim().is_empty() || pager == "cat" {
+        return emit(text.as_bytes());
+    }
+    let child = Command::new("sh")
+        .args(["-c", &pager])
+        .env(
+            "LESS",
+            std::env::var("LESS").unwrap_or_else(|_| "FRX".into()),
+        )
+        .stdin(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        return emit(text.as_bytes());
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // The user may quit the pager before reading everything.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    let _ = child.wait();
+    Ok(())
 }
