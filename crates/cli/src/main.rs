@@ -4,6 +4,7 @@ mod check_cmd;
 mod compare_cmd;
 mod data_cmd;
 mod dataset_cmd;
+mod diff_cmd;
 mod fetch;
 mod funcs_cmd;
 mod inspect;
@@ -61,6 +62,9 @@ enum Cmd {
     Tracepoints(data_cmd::DataArgs),
     /// System call tables of an image, read from its data: number and name.
     Syscalls(data_cmd::DataArgs),
+    /// Compare two images of a dataset, kind by kind: added, removed and changed items, and
+    /// how many have each change.
+    Diff(diff_cmd::DiffArgs),
     /// Check eBPF programs against every kernel of a dataset: where they fail to load,
     /// read the wrong data, or miss events, and why.
     Check(check_cmd::CheckArgs),
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
         Cmd::Tracepoints(a) => data_cmd::tracepoints(&a, cli.quiet),
         Cmd::Syscalls(a) => data_cmd::syscalls(&a, cli.quiet),
         Cmd::Check(a) => check_cmd::run(&a),
+        Cmd::Diff(a) => diff_cmd::run(&a),
     };
     match result {
         Ok(code) => code,

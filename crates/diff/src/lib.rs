@@ -6,6 +6,8 @@
 //! changes, the return type last. `Layout changed` is depsurf's addition: an offset or size
 //! moved with no named change to explain it.
 
+pub mod images;
+
 use std::collections::HashMap;
 
 use depsurf_surface::{Composite, ctext};

@@ -1,6 +1,7 @@
 //! Rendering: per-dependency reports in the seed's Markdown format and as JSON, index pages.
 //! Rendering never reads kernel images: it works from a dataset's surfaces.
 
+pub mod diff;
 pub mod history;
 pub mod index;
 pub mod report;

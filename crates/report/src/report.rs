@@ -105,7 +105,7 @@ fn suggest_text(s: &[String]) -> String {
     }
 }
 
-fn change_report(c: Change) -> ChangeReport {
+pub fn change_report(c: Change) -> ChangeReport {
     let (code, new) = c.parts();
     let nested = c.nested().iter().cloned().map(change_report).collect();
     ChangeReport {

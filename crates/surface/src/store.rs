@@ -872,6 +872,27 @@ impl Store {
     }
 
     /// Names of `kind` in image `image`, sorted.
+    /// (name, definition id) of every item of a stored kind in image `image`, sorted by
+    /// name. Equal ids mean equal definitions (for syscalls: the native number).
+    pub fn entries(&self, image: usize, kind: Kind) -> Result<Vec<(&str, u32)>, StoreError> {
+        let strings = self.strings()?;
+        if kind == Kind::Syscall {
+            let mut v: Vec<(&str, u32)> = self
+                .native_syscalls(image)?
+                .map(|t| t.iter().map(|&(nr, n)| (strings.get(n), nr)).collect())
+                .unwrap_or_default();
+            v.sort_unstable();
+            v.dedup_by(|a, b| a.0 == b.0);
+            return Ok(v);
+        }
+        Ok(self
+            .kind_index(kind)?
+            .images
+            .get(image)
+            .map(|e| e.iter().map(|&(n, d)| (strings.get(n), d)).collect())
+            .unwrap_or_default())
+    }
+
     pub fn names(&self, image: usize, kind: Kind) -> Result<Vec<&str>, StoreError> {
         let strings = self.strings()?;
         if kind == Kind::Syscall {
