@@ -11,6 +11,7 @@ mod inspect;
 mod output;
 mod progress;
 mod report_cmd;
+mod summary_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,10 @@ enum Cmd {
     /// Compare two images of a dataset, kind by kind: added, removed and changed items, and
     /// how many have each change.
     Diff(diff_cmd::DiffArgs),
+    /// The study's tables for a whole dataset: changes per group pair and kind, change
+    /// names, differences across arches and flavours, function statistics (Markdown, CSV,
+    /// SVG).
+    Summary(summary_cmd::SummaryArgs),
     /// Check eBPF programs against every kernel of a dataset: where they fail to load,
     /// read the wrong data, or miss events, and why.
     Check(check_cmd::CheckArgs),
@@ -126,6 +131,7 @@ fn main() -> ExitCode {
         Cmd::Syscalls(a) => data_cmd::syscalls(&a, cli.quiet),
         Cmd::Check(a) => check_cmd::run(&a),
         Cmd::Diff(a) => diff_cmd::run(&a),
+        Cmd::Summary(a) => summary_cmd::run(&a),
     };
     match result {
         Ok(code) => code,

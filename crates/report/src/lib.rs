@@ -6,5 +6,6 @@ pub mod history;
 pub mod index;
 pub mod report;
 pub mod suggest;
+pub mod summary;
 
 pub use report::{Report, ReportError, build, markdown};
