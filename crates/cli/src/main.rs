@@ -11,6 +11,7 @@ mod inspect;
 mod output;
 mod progress;
 mod report_cmd;
+mod site_cmd;
 mod summary_cmd;
 
 use std::path::PathBuf;
@@ -70,6 +71,9 @@ enum Cmd {
     /// names, differences across arches and flavours, function statistics (Markdown, CSV,
     /// SVG).
     Summary(summary_cmd::SummaryArgs),
+    /// Write a dataset as a static website: a page per dependency, index pages, the dataset
+    /// page, search.
+    Site(site_cmd::SiteArgs),
     /// Check eBPF programs against every kernel of a dataset: where they fail to load,
     /// read the wrong data, or miss events, and why.
     Check(check_cmd::CheckArgs),
@@ -132,6 +136,7 @@ fn main() -> ExitCode {
         Cmd::Check(a) => check_cmd::run(&a),
         Cmd::Diff(a) => diff_cmd::run(&a),
         Cmd::Summary(a) => summary_cmd::run(&a),
+        Cmd::Site(a) => site_cmd::run(&a, cli.quiet),
     };
     match result {
         Ok(code) => code,

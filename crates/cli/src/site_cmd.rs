@@ -1,0 +1,64 @@
+//! `depsurf site`: the dataset as a static website.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow};
+use clap::Args;
+
+use crate::dataset_cmd::DatasetArg;
+
+#[derive(Args)]
+pub struct SiteArgs {
+    #[command(flatten)]
+    pub dataset: DatasetArg,
+    /// The directory to write the site into (created; existing pages are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Leave the summary tables and plot out of the dataset page (they take most of the
+    /// time for a large dataset).
+    #[arg(long)]
+    pub no_summary: bool,
+    /// Only these kinds (repeatable): struct, union, enum, func, tracepoint, lsm, kfunc,
+    /// syscall, var, config.
+    #[arg(long = "kind", value_name = "KIND", value_parser = parse_kind)]
+    pub kinds: Vec<depsurf_surface::Kind>,
+}
+
+fn parse_kind(s: &str) -> Result<depsurf_surface::Kind, String> {
+    match depsurf_surface::Kind::parse(s) {
+        Some(k) if depsurf_site::KINDS.contains(&k) => Ok(k),
+        _ => Err(format!(
+            "unknown kind {s:?}; one of: {}",
+            depsurf_site::KINDS
+                .map(depsurf_surface::Kind::as_str)
+                .join(", ")
+        )),
+    }
+}
+
+pub fn run(args: &SiteArgs, quiet: bool) -> Result<ExitCode> {
+    let ds = args.dataset.load()?;
+    let t = std::time::Instant::now();
+    let (html, svg) = if args.no_summary {
+        (None, None)
+    } else {
+        let s = depsurf_report::summary::build(&ds).map_err(|e| anyhow!(e))?;
+        let html = depsurf_site::markdown_tables_to_html(&depsurf_report::summary::markdown(&s));
+        let svg =
+            depsurf_report::summary::funcs_svg(&s).map_err(|e| anyhow!("drawing the plot: {e}"))?;
+        (Some(html), Some(svg))
+    };
+    let w = depsurf_site::build(&ds, &args.out, &args.kinds, html.as_deref(), svg.as_deref())?;
+    if !quiet {
+        eprintln!(
+            "depsurf: wrote {} files, {:.1} MB, into {} in {:.1} s; open {}",
+            w.pages,
+            w.bytes as f64 / 1e6,
+            args.out.display(),
+            t.elapsed().as_secs_f64(),
+            args.out.join("index.html").display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,474 @@
+//! A static website of a dataset (`depsurf site`): the per-dependency reports as HTML pages
+//! (collapsible statuses and changes, highlighted C), per-kind index pages with the symbol
+//! matrix (SPEC §6), a dataset page (images, groups, provenance, the summary), and a search
+//! page that works from `file://` (the index is a script, not fetched). Pages come from
+//! minijinja templates (`templates/`); nothing at view time needs the network, and only
+//! the search needs JavaScript.
+
+use std::path::{Path, PathBuf};
+
+use depsurf_report::index;
+use depsurf_surface::{Dataset, Kind};
+use minijinja::{Environment, context};
+use rayon::prelude::*;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("template: {0}")]
+    Template(#[from] minijinja::Error),
+    #[error("{0}")]
+    Store(#[from] depsurf_surface::store::StoreError),
+    #[error("{0}")]
+    Report(#[from] depsurf_report::ReportError),
+}
+
+/// Kinds with a page per item (fields are shown in their structs).
+pub const KINDS: [Kind; 10] = [
+    Kind::Struct,
+    Kind::Union,
+    Kind::Enum,
+    Kind::Func,
+    Kind::Tracepoint,
+    Kind::Lsm,
+    Kind::Kfunc,
+    Kind::Syscall,
+    Kind::Var,
+    Kind::Config,
+];
+
+/// Kinds with a page per item. Variables (tens of thousands per image, each only present or
+/// absent) are shown in their index pages only.
+fn has_pages(k: Kind) -> bool {
+    k != Kind::Var
+}
+
+/// Rows per index page: the function index would otherwise be one page of many megabytes.
+const ROWS_PER_PAGE: usize = 2000;
+
+/// What was written.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Written {
+    pub pages: usize,
+    pub bytes: u64,
+}
+
+#[derive(Serialize)]
+struct KindLink {
+    slug: &'static str,
+    title: String,
+    count: usize,
+}
+
+fn env() -> Result<Environment<'static>, SiteError> {
+    let mut e = Environment::new();
+    for (name, text) in [
+        ("base.html", include_str!("../templates/base.html")),
+        ("report.html", include_str!("../templates/report.html")),
+        ("change.html", include_str!("../templates/change.html")),
+        ("index.html", include_str!("../templates/index.html")),
+        ("home.html", include_str!("../templates/home.html")),
+        ("dataset.html", include_str!("../templates/dataset.html")),
+        ("search.html", include_str!("../templates/search.html")),
+    ] {
+        e.add_template(name, text)?;
+    }
+    Ok(e)
+}
+
+/// A file name for an item: kernel names are identifiers, but variables may hold dots and
+/// anything else is escaped.
+fn file_name(name: &str) -> String {
+    let mut s = String::with_capacity(name.len() + 5);
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+            s.push(c);
+        } else {
+            s.push_str(&format!("~{:x}", c as u32));
+        }
+    }
+    if s.starts_with('.') {
+        s.insert(0, '_');
+    }
+    s.push_str(".html");
+    s
+}
+
+fn write(out: &Path, rel: &str, text: &str, w: &mut Written) -> Result<(), SiteError> {
+    let p = out.join(rel);
+    if let Some(d) = p.parent() {
+        std::fs::create_dir_all(d).map_err(|e| SiteError::Io(d.to_path_buf(), e))?;
+    }
+    std::fs::write(&p, text).map_err(|e| SiteError::Io(p.clone(), e))?;
+    w.pages += 1;
+    w.bytes += text.len() as u64;
+    Ok(())
+}
+
+const C_KEYWORDS: &[&str] = &[
+    "struct", "union", "enum", "const", "volatile", "restrict", "typedef", "extern", "static",
+    "unsigned", "signed",
+];
+const C_TYPES: &[&str] = &[
+    "void", "char", "short", "int", "long", "float", "double", "_Bool", "bool",
+];
+
+/// C text as HTML with keywords, base types, comments and numbers in spans.
+pub fn highlight(code: &str) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut o = String::with_capacity(code.len() * 2);
+    let b = code.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if code[i..].starts_with("/*") {
+            let end = code[i..].find("*/").map_or(code.len(), |e| i + e + 2);
+            o.push_str(&format!("<span class=\"cm\">{}</span>", esc(&code[i..end])));
+            i = end;
+        } else if b[i].is_ascii_alphabetic() || b[i] == b'_' {
+            let end = code[i..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(code.len(), |e| i + e);
+            let w = &code[i..end];
+            if C_KEYWORDS.contains(&w) {
+                o.push_str(&format!("<span class=\"kw\">{w}</span>"));
+            } else if C_TYPES.contains(&w) {
+                o.push_str(&format!("<span class=\"ty\">{w}</span>"));
+            } else {
+                o.push_str(w);
+            }
+            i = end;
+        } else if b[i].is_ascii_digit() {
+            let end = code[i..]
+                .find(|c: char| !(c.is_ascii_alphanumeric()))
+                .map_or(code.len(), |e| i + e);
+            o.push_str(&format!("<span class=\"nb\">{}</span>", &code[i..end]));
+            i = end;
+        } else {
+            let ch = code[i..].chars().next().unwrap_or(' ');
+            o.push_str(&esc(&ch.to_string()));
+            i += ch.len_utf8();
+        }
+    }
+    o
+}
+
+#[derive(Serialize)]
+struct ChangeView {
+    name: &'static str,
+    code: String,
+    new: Option<String>,
+    consequence: Option<&'static str>,
+    nested: Vec<ChangeView>,
+}
+
+fn change_view(c: &depsurf_report::report::ChangeReport) -> ChangeView {
+    ChangeView {
+        name: c.name,
+        code: c.code.clone(),
+        new: c.new.clone(),
+        consequence: c.consequence,
+        nested: c.nested.iter().map(change_view).collect(),
+    }
+}
+
+/// One dependency's page.
+fn report_page(
+    ds: &Dataset,
+    e: &Environment<'_>,
+    kind: Kind,
+    name: &str,
+    common: &minijinja::Value,
+) -> Result<String, SiteError> {
+    let r = depsurf_report::build(ds, kind, name)?;
+    let groups: Vec<minijinja::Value> = r
+        .groups
+        .iter()
+        .map(|g| {
+            let status: Vec<minijinja::Value> = g
+                .status
+                .iter()
+                .map(|s| {
+                    let presence = match s.presence {
+                        depsurf_report::report::Presence::Present => "Present",
+                        depsurf_report::report::Presence::Absent => "Absent",
+                        depsurf_report::report::Presence::Unknown => "Unknown",
+                    };
+                    context! {
+                        label => s.label,
+                        presence => presence,
+                        class => presence.to_lowercase(),
+                        issues => s.issues.join(", "),
+                        definition => s.definition.as_deref().map(|d| minijinja::Value::from_safe_string(highlight(d))),
+                    }
+                })
+                .collect();
+            let pairs = g.differences.as_ref().map(|ps| {
+                ps.iter()
+                    .filter(|p| p.state != "absent")
+                    .map(|p| {
+                        context! {
+                            old => p.old.label,
+                            new => p.new.label,
+                            changes => p.changes.iter().map(change_view).collect::<Vec<_>>(),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            });
+            context! { name => g.name, status => status, pairs => pairs }
+        })
+        .collect();
+    let t = e.get_template("report.html")?;
+    Ok(t.render(context! {
+        r => context! { title => kind.title(), name => r.name, groups => groups },
+        ..common.clone()
+    })?)
+}
+
+/// Writes the site of `ds` into `out`, for `kinds` (every kind when empty). `summary_html`,
+/// when given, is the dataset's summary for the dataset page, with `summary_svg` beside it.
+pub fn build(
+    ds: &Dataset,
+    out: &Path,
+    kinds: &[Kind],
+    summary_html: Option<&str>,
+    summary_svg: Option<&str>,
+) -> Result<Written, SiteError> {
+    let e = env()?;
+    let mut w = Written::default();
+    let mut names_by_kind: Vec<(Kind, Vec<String>)> = Vec::new();
+    for k in KINDS
+        .into_iter()
+        .filter(|k| kinds.is_empty() || kinds.contains(k))
+    {
+        let names: Vec<String> = depsurf_report::suggest::all_names(ds, k)?
+            .into_iter()
+            .collect();
+        names_by_kind.push((k, names));
+    }
+    let kinds: Vec<KindLink> = names_by_kind
+        .iter()
+        .map(|(k, n)| KindLink {
+            slug: k.as_str(),
+            title: plural(*k),
+            count: n.len(),
+        })
+        .collect();
+    let dataset = ds.manifest.name.clone();
+    let common = |root: &str| context! { root => root, kinds => &kinds, dataset => &dataset };
+
+    // A page per dependency, in parallel.
+    for (k, names) in &names_by_kind {
+        let c = common("../");
+        if !has_pages(*k) {
+            continue;
+        }
+        // Rendered in parallel, written in order (parallel small writes cost more than
+        // they gain).
+        let pages: Vec<(String, String)> = names
+            .par_iter()
+            .map(|n| {
+                report_page(ds, &e, *k, n, &c)
+                    .map(|html| (format!("{}/{}", k.as_str(), file_name(n)), html))
+            })
+            .collect::<Result<_, _>>()?;
+        for (rel, html) in pages {
+            write(out, &rel, &html, &mut w)?;
+        }
+    }
+
+    // Index pages.
+    for (k, names) in &names_by_kind {
+        let ix = index::build(ds, *k, None)?;
+        let mut groups: Vec<(String, usize)> = Vec::new();
+        for c in &ix.columns {
+            match groups.last_mut() {
+                Some((g, n)) if *g == c.group => *n += 1,
+                _ => groups.push((c.group.clone(), 1)),
+            }
+        }
+        let groups: Vec<minijinja::Value> = groups
+            .iter()
+            .map(|(g, n)| context! { name => g, span => n })
+            .collect();
+        let columns: Vec<&str> = ix.columns.iter().map(|c| c.label.as_str()).collect();
+        let chunks: Vec<&[index::Row]> = ix.rows.chunks(ROWS_PER_PAGE).collect();
+        let n_pages = chunks.len().max(1);
+        let page_file = |i: usize| {
+            if i == 0 {
+                "index.html".to_string()
+            } else {
+                format!("index-{}.html", i + 1)
+            }
+        };
+        for i in 0..n_pages {
+            let rows: Vec<minijinja::Value> = chunks
+                .get(i)
+                .copied()
+                .unwrap_or(&[])
+                .iter()
+                .map(|r| {
+                    let file = has_pages(*k).then(|| file_name(&r.name));
+                    context! { name => r.name, file => file, cells => r.cells }
+                })
+                .collect();
+            let pages: Vec<minijinja::Value> = (0..n_pages)
+                .map(|j| {
+                    let first = chunks.get(j).and_then(|c| c.first()).map_or("", |r| r.name.as_str());
+                    context! { file => page_file(j), label => format!("{} {}", j + 1, first), current => i == j }
+                })
+                .collect();
+            let html = e.get_template("index.html")?.render(context! {
+                title => format!("{} ({})", plural(*k), names.len()),
+                count => names.len(),
+                groups => groups,
+                columns => columns,
+                rows => rows,
+                pages => pages,
+                ..common("../")
+            })?;
+            write(
+                out,
+                &format!("{}/{}", k.as_str(), page_file(i)),
+                &html,
+                &mut w,
+            )?;
+        }
+    }
+
+    // Home, dataset and search pages, the search index and the assets.
+    let home = e.get_template("home.html")?.render(context! {
+        images => ds.images().iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        programs => Vec::<minijinja::Value>::new(),
+        ..common("")
+    })?;
+    write(out, "index.html", &home, &mut w)?;
+    let images: Vec<minijinja::Value> = ds
+        .images()
+        .iter()
+        .map(|m| {
+            context! {
+                id => m.id, arch => m.arch, version => m.package_version,
+                packages => m.packages, sources => m.sources,
+            }
+        })
+        .collect();
+    let groups: Vec<minijinja::Value> = ds
+        .manifest
+        .groups
+        .iter()
+        .map(|g| {
+            let labels: Vec<&str> = g
+                .reference
+                .iter()
+                .chain(&g.images)
+                .map(|l| l.label.as_str())
+                .collect();
+            context! { name => g.name, labels => labels.join(", ") }
+        })
+        .collect();
+    let page = e.get_template("dataset.html")?.render(context! {
+        images => images, groups => groups, summary => summary_html, ..common("")
+    })?;
+    write(out, "dataset.html", &page, &mut w)?;
+    if let Some(svg) = summary_svg {
+        write(out, "summary-functions.svg", svg, &mut w)?;
+    }
+    let search = e.get_template("search.html")?.render(common(""))?;
+    write(out, "search.html", &search, &mut w)?;
+    let mut entries = Vec::new();
+    for (k, names) in &names_by_kind {
+        for n in names {
+            let path = if has_pages(*k) {
+                format!("{}/{}", k.as_str(), file_name(n))
+            } else {
+                format!("{}/index.html", k.as_str())
+            };
+            entries.push(serde_json::json!([k.as_str(), n, path]));
+        }
+    }
+    let js = format!(
+        "window.DEPSURF_INDEX = {};\n",
+        serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into())
+    );
+    write(out, "search-index.js", &js, &mut w)?;
+    write(
+        out,
+        "search.js",
+        include_str!("../assets/search.js"),
+        &mut w,
+    )?;
+    write(
+        out,
+        "style.css",
+        include_str!("../assets/style.css"),
+        &mut w,
+    )?;
+    Ok(w)
+}
+
+fn plural(k: Kind) -> String {
+    match k {
+        Kind::Func => "Functions".into(),
+        Kind::Lsm => "LSM hooks".into(),
+        Kind::Kfunc => "kfuncs".into(),
+        Kind::Var => "Variables".into(),
+        Kind::Config => "Config options".into(),
+        k => format!("{}s", k.title()),
+    }
+}
+
+/// Markdown tables (as the summary writes them) as HTML tables, headings as headings.
+pub fn markdown_tables_to_html(md: &str) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut o = String::new();
+    let mut in_table = false;
+    for line in md.lines() {
+        let t = line.trim();
+        if t.starts_with('|') {
+            let cells: Vec<&str> = t.trim_matches('|').split('|').map(str::trim).collect();
+            if cells
+                .iter()
+                .all(|c| c.chars().all(|x| matches!(x, '-' | ':')))
+            {
+                continue;
+            }
+            if !in_table {
+                o.push_str("<div class=\"table-wrap\"><table>\n");
+                in_table = true;
+                o.push_str("<tr>");
+                for c in &cells {
+                    o.push_str(&format!("<th scope=\"col\">{}</th>", esc(c)));
+                }
+                o.push_str("</tr>\n");
+                continue;
+            }
+            o.push_str("<tr>");
+            for c in &cells {
+                o.push_str(&format!("<td>{}</td>", esc(c)));
+            }
+            o.push_str("</tr>\n");
+        } else {
+            if in_table {
+                o.push_str("</table></div>\n");
+                in_table = false;
+            }
+            if let Some(h) = t.strip_prefix("## ") {
+                o.push_str(&format!("<h3>{}</h3>\n", esc(h)));
+            }
+        }
+    }
+    if in_table {
+        o.push_str("</table></div>\n");
+    }
+    o
+}
