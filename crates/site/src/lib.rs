@@ -107,6 +107,13 @@ fn write(out: &Path, rel: &str, text: &str, w: &mut Written) -> Result<(), SiteE
     Ok(())
 }
 
+/// Text made safe inside HTML.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 const C_KEYWORDS: &[&str] = &[
     "struct", "union", "enum", "const", "volatile", "restrict", "typedef", "extern", "static",
     "unsigned", "signed",
@@ -117,11 +124,7 @@ const C_TYPES: &[&str] = &[
 
 /// C text as HTML with keywords, base types, comments and numbers in spans.
 pub fn highlight(code: &str) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
+    let esc = escape;
     let mut o = String::with_capacity(code.len() * 2);
     let b = code.as_bytes();
     let mut i = 0;
@@ -425,11 +428,7 @@ fn plural(k: Kind) -> String {
 
 /// Markdown tables (as the summary writes them) as HTML tables, headings as headings.
 pub fn markdown_tables_to_html(md: &str) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
+    let esc = escape;
     let mut o = String::new();
     let mut in_table = false;
     for line in md.lines() {
