@@ -11,6 +11,7 @@ mod inspect;
 mod output;
 mod progress;
 mod report_cmd;
+mod serve_cmd;
 mod site_cmd;
 mod summary_cmd;
 
@@ -74,6 +75,8 @@ enum Cmd {
     /// Write a dataset as a static website: a page per dependency, index pages, the dataset
     /// page, search.
     Site(site_cmd::SiteArgs),
+    /// Serve the website and a JSON API (/api/<kind>/<name>, /api/search?q=) on loopback.
+    Serve(serve_cmd::ServeArgs),
     /// Check eBPF programs against every kernel of a dataset: where they fail to load,
     /// read the wrong data, or miss events, and why.
     Check(check_cmd::CheckArgs),
@@ -137,6 +140,7 @@ fn main() -> ExitCode {
         Cmd::Diff(a) => diff_cmd::run(&a),
         Cmd::Summary(a) => summary_cmd::run(&a),
         Cmd::Site(a) => site_cmd::run(&a, cli.quiet),
+        Cmd::Serve(a) => serve_cmd::run(&a),
     };
     match result {
         Ok(code) => code,

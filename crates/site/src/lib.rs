@@ -233,61 +233,82 @@ fn report_page(
     })?)
 }
 
-/// Writes the site of `ds` into `out`, for `kinds` (every kind when empty). `summary_html`,
-/// when given, is the dataset's summary for the dataset page, with `summary_svg` beside it.
-pub fn build(
-    ds: &Dataset,
-    out: &Path,
-    kinds: &[Kind],
-    summary_html: Option<&str>,
-    summary_svg: Option<&str>,
-) -> Result<Written, SiteError> {
-    let e = env()?;
-    let mut w = Written::default();
-    let mut names_by_kind: Vec<(Kind, Vec<String>)> = Vec::new();
-    for k in KINDS
-        .into_iter()
-        .filter(|k| kinds.is_empty() || kinds.contains(k))
-    {
-        let names: Vec<String> = depsurf_report::suggest::all_names(ds, k)?
+/// The stylesheet and the search script every page uses.
+pub const STYLE: &str = include_str!("../assets/style.css");
+pub const SEARCH_JS: &str = include_str!("../assets/search.js");
+
+/// A dataset's website, rendered page by page: all at once into a directory
+/// ([`Site::write`]), or one page per request (`depsurf serve`).
+pub struct Site<'d> {
+    ds: &'d Dataset,
+    env: Environment<'static>,
+    names: Vec<(Kind, Vec<String>)>,
+    kinds: Vec<KindLink>,
+    dataset: String,
+}
+
+impl<'d> Site<'d> {
+    /// The site of `ds` for `kinds` (every kind of [`KINDS`] when empty).
+    pub fn new(ds: &'d Dataset, kinds: &[Kind]) -> Result<Site<'d>, SiteError> {
+        let mut names = Vec::new();
+        for k in KINDS
             .into_iter()
-            .collect();
-        names_by_kind.push((k, names));
-    }
-    let kinds: Vec<KindLink> = names_by_kind
-        .iter()
-        .map(|(k, n)| KindLink {
-            slug: k.as_str(),
-            title: plural(*k),
-            count: n.len(),
-        })
-        .collect();
-    let dataset = ds.manifest.name.clone();
-    let common = |root: &str| context! { root => root, kinds => &kinds, dataset => &dataset };
-
-    // A page per dependency, in parallel.
-    for (k, names) in &names_by_kind {
-        let c = common("../");
-        if !has_pages(*k) {
-            continue;
+            .filter(|k| kinds.is_empty() || kinds.contains(k))
+        {
+            let n: Vec<String> = depsurf_report::suggest::all_names(ds, k)?
+                .into_iter()
+                .collect();
+            names.push((k, n));
         }
-        // Rendered in parallel, written in order (parallel small writes cost more than
-        // they gain).
-        let pages: Vec<(String, String)> = names
-            .par_iter()
-            .map(|n| {
-                report_page(ds, &e, *k, n, &c)
-                    .map(|html| (format!("{}/{}", k.as_str(), file_name(n)), html))
+        let kinds = names
+            .iter()
+            .map(|(k, n)| KindLink {
+                slug: k.as_str(),
+                title: plural(*k),
+                count: n.len(),
             })
-            .collect::<Result<_, _>>()?;
-        for (rel, html) in pages {
-            write(out, &rel, &html, &mut w)?;
-        }
+            .collect();
+        Ok(Site {
+            ds,
+            env: env()?,
+            names,
+            kinds,
+            dataset: ds.manifest.name.clone(),
+        })
     }
 
-    // Index pages.
-    for (k, names) in &names_by_kind {
-        let ix = index::build(ds, *k, None)?;
+    fn common(&self, root: &str) -> minijinja::Value {
+        context! { root => root, kinds => &self.kinds, dataset => &self.dataset }
+    }
+
+    /// The kinds on the site.
+    pub fn kinds(&self) -> impl Iterator<Item = Kind> + '_ {
+        self.names.iter().map(|(k, _)| *k)
+    }
+
+    /// The item a page file names (`task_struct.html` → `task_struct`), if there is one.
+    pub fn item_of_file(&self, kind: Kind, file: &str) -> Option<&str> {
+        let (_, names) = self.names.iter().find(|(k, _)| *k == kind)?;
+        if !has_pages(kind) {
+            return None;
+        }
+        names
+            .iter()
+            .find(|n| file_name(n) == file)
+            .map(String::as_str)
+    }
+
+    /// The page of one dependency.
+    pub fn report(&self, kind: Kind, name: &str) -> Result<String, SiteError> {
+        report_page(self.ds, &self.env, kind, name, &self.common("../"))
+    }
+
+    /// A kind's index pages: (file name, HTML).
+    pub fn index_pages(&self, kind: Kind) -> Result<Vec<(String, String)>, SiteError> {
+        let Some((_, names)) = self.names.iter().find(|(k, _)| *k == kind) else {
+            return Ok(Vec::new());
+        };
+        let ix = index::build(self.ds, kind, None)?;
         let mut groups: Vec<(String, usize)> = Vec::new();
         for c in &ix.columns {
             match groups.last_mut() {
@@ -309,6 +330,7 @@ pub fn build(
                 format!("index-{}.html", i + 1)
             }
         };
+        let mut out = Vec::with_capacity(n_pages);
         for i in 0..n_pages {
             let rows: Vec<minijinja::Value> = chunks
                 .get(i)
@@ -316,103 +338,192 @@ pub fn build(
                 .unwrap_or(&[])
                 .iter()
                 .map(|r| {
-                    let file = has_pages(*k).then(|| file_name(&r.name));
+                    let file = has_pages(kind).then(|| file_name(&r.name));
                     context! { name => r.name, file => file, cells => r.cells }
                 })
                 .collect();
             let pages: Vec<minijinja::Value> = (0..n_pages)
                 .map(|j| {
-                    let first = chunks.get(j).and_then(|c| c.first()).map_or("", |r| r.name.as_str());
+                    let first = chunks
+                        .get(j)
+                        .and_then(|c| c.first())
+                        .map_or("", |r| r.name.as_str());
                     context! { file => page_file(j), label => format!("{} {}", j + 1, first), current => i == j }
                 })
                 .collect();
-            let html = e.get_template("index.html")?.render(context! {
-                title => format!("{} ({})", plural(*k), names.len()),
+            let html = self.env.get_template("index.html")?.render(context! {
+                title => format!("{} ({})", plural(kind), names.len()),
                 count => names.len(),
                 groups => groups,
                 columns => columns,
                 rows => rows,
                 pages => pages,
-                ..common("../")
+                ..self.common("../")
             })?;
-            write(
-                out,
-                &format!("{}/{}", k.as_str(), page_file(i)),
-                &html,
-                &mut w,
-            )?;
+            out.push((page_file(i), html));
         }
+        Ok(out)
     }
 
-    // Home, dataset and search pages, the search index and the assets.
-    let home = e.get_template("home.html")?.render(context! {
-        images => ds.images().iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
-        programs => Vec::<minijinja::Value>::new(),
-        ..common("")
-    })?;
-    write(out, "index.html", &home, &mut w)?;
-    let images: Vec<minijinja::Value> = ds
-        .images()
-        .iter()
-        .map(|m| {
-            context! {
-                id => m.id, arch => m.arch, version => m.package_version,
-                packages => m.packages, sources => m.sources,
+    pub fn home(&self) -> Result<String, SiteError> {
+        Ok(self.env.get_template("home.html")?.render(context! {
+            images => self.ds.images().iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+            programs => Vec::<minijinja::Value>::new(),
+            ..self.common("")
+        })?)
+    }
+
+    /// The dataset page, with the summary (HTML) when given.
+    pub fn dataset_page(&self, summary_html: Option<&str>) -> Result<String, SiteError> {
+        let images: Vec<minijinja::Value> = self
+            .ds
+            .images()
+            .iter()
+            .map(|m| {
+                context! {
+                    id => m.id, arch => m.arch, version => m.package_version,
+                    packages => m.packages, sources => m.sources,
+                }
+            })
+            .collect();
+        let groups: Vec<minijinja::Value> = self
+            .ds
+            .manifest
+            .groups
+            .iter()
+            .map(|g| {
+                let labels: Vec<&str> = g
+                    .reference
+                    .iter()
+                    .chain(&g.images)
+                    .map(|l| l.label.as_str())
+                    .collect();
+                context! { name => g.name, labels => labels.join(", ") }
+            })
+            .collect();
+        Ok(self.env.get_template("dataset.html")?.render(context! {
+            images => images, groups => groups, summary => summary_html, ..self.common("")
+        })?)
+    }
+
+    pub fn search_page(&self) -> Result<String, SiteError> {
+        Ok(self
+            .env
+            .get_template("search.html")?
+            .render(self.common(""))?)
+    }
+
+    /// Every (kind, name, page path from the site root).
+    pub fn entries(&self) -> Vec<(&'static str, &str, String)> {
+        let mut v = Vec::new();
+        for (k, names) in &self.names {
+            for n in names {
+                let path = if has_pages(*k) {
+                    format!("{}/{}", k.as_str(), file_name(n))
+                } else {
+                    format!("{}/index.html", k.as_str())
+                };
+                v.push((k.as_str(), n.as_str(), path));
             }
-        })
-        .collect();
-    let groups: Vec<minijinja::Value> = ds
-        .manifest
-        .groups
-        .iter()
-        .map(|g| {
-            let labels: Vec<&str> = g
-                .reference
-                .iter()
-                .chain(&g.images)
-                .map(|l| l.label.as_str())
-                .collect();
-            context! { name => g.name, labels => labels.join(", ") }
-        })
-        .collect();
-    let page = e.get_template("dataset.html")?.render(context! {
-        images => images, groups => groups, summary => summary_html, ..common("")
-    })?;
-    write(out, "dataset.html", &page, &mut w)?;
-    if let Some(svg) = summary_svg {
-        write(out, "summary-functions.svg", svg, &mut w)?;
-    }
-    let search = e.get_template("search.html")?.render(common(""))?;
-    write(out, "search.html", &search, &mut w)?;
-    let mut entries = Vec::new();
-    for (k, names) in &names_by_kind {
-        for n in names {
-            let path = if has_pages(*k) {
-                format!("{}/{}", k.as_str(), file_name(n))
-            } else {
-                format!("{}/index.html", k.as_str())
-            };
-            entries.push(serde_json::json!([k.as_str(), n, path]));
         }
+        v
     }
-    let js = format!(
-        "window.DEPSURF_INDEX = {};\n",
-        serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into())
-    );
-    write(out, "search-index.js", &js, &mut w)?;
-    write(
-        out,
-        "search.js",
-        include_str!("../assets/search.js"),
-        &mut w,
-    )?;
-    write(
-        out,
-        "style.css",
-        include_str!("../assets/style.css"),
-        &mut w,
-    )?;
-    Ok(w)
+
+    /// Names matching `q` (case-insensitive): exact first, then prefixes, then substrings.
+    pub fn search(&self, q: &str, limit: usize) -> Vec<(&'static str, &str, String)> {
+        let q = q.to_lowercase();
+        let mut scored: Vec<(u8, (&'static str, &str, String))> = self
+            .entries()
+            .into_iter()
+            .filter_map(|e| {
+                let n = e.1.to_lowercase();
+                let rank = if n == q {
+                    0
+                } else if n.starts_with(&q) {
+                    1
+                } else if n.contains(&q) {
+                    2
+                } else {
+                    return None;
+                };
+                Some((rank, e))
+            })
+            .collect();
+        scored.sort_by_key(|(r, _)| *r);
+        scored.into_iter().take(limit).map(|(_, e)| e).collect()
+    }
+
+    /// `search-index.js`: the entries as a script, so search works from `file://`.
+    pub fn search_index_js(&self) -> String {
+        let entries: Vec<serde_json::Value> = self
+            .entries()
+            .into_iter()
+            .map(|(k, n, p)| serde_json::json!([k, n, p]))
+            .collect();
+        format!(
+            "window.DEPSURF_INDEX = {};\n",
+            serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into())
+        )
+    }
+
+    /// Writes every page into `out`. `summary_html`, when given, is the dataset's summary
+    /// for the dataset page, with `summary_svg` beside it.
+    pub fn write(
+        &self,
+        out: &Path,
+        summary_html: Option<&str>,
+        summary_svg: Option<&str>,
+    ) -> Result<Written, SiteError> {
+        let mut w = Written::default();
+        for (k, names) in &self.names {
+            if !has_pages(*k) {
+                continue;
+            }
+            // Rendered in parallel, written in order (parallel small writes cost more than
+            // they gain).
+            let pages: Vec<(String, String)> = names
+                .par_iter()
+                .map(|n| {
+                    self.report(*k, n)
+                        .map(|html| (format!("{}/{}", k.as_str(), file_name(n)), html))
+                })
+                .collect::<Result<_, _>>()?;
+            for (rel, html) in pages {
+                write(out, &rel, &html, &mut w)?;
+            }
+        }
+        for k in self.kinds() {
+            for (file, html) in self.index_pages(k)? {
+                write(out, &format!("{}/{file}", k.as_str()), &html, &mut w)?;
+            }
+        }
+        write(out, "index.html", &self.home()?, &mut w)?;
+        write(
+            out,
+            "dataset.html",
+            &self.dataset_page(summary_html)?,
+            &mut w,
+        )?;
+        if let Some(svg) = summary_svg {
+            write(out, "summary-functions.svg", svg, &mut w)?;
+        }
+        write(out, "search.html", &self.search_page()?, &mut w)?;
+        write(out, "search-index.js", &self.search_index_js(), &mut w)?;
+        write(out, "search.js", SEARCH_JS, &mut w)?;
+        write(out, "style.css", STYLE, &mut w)?;
+        Ok(w)
+    }
+}
+
+/// Writes the site of `ds` into `out`, for `kinds` (every kind when empty).
+pub fn build(
+    ds: &Dataset,
+    out: &Path,
+    kinds: &[Kind],
+    summary_html: Option<&str>,
+    summary_svg: Option<&str>,
+) -> Result<Written, SiteError> {
+    Site::new(ds, kinds)?.write(out, summary_html, summary_svg)
 }
 
 fn plural(k: Kind) -> String {
