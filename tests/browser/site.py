@@ -53,8 +53,27 @@ def main():
         assert "pid_t pid;" in text, "the definition lists task_struct::pid"
         driver.save_screenshot(os.path.join(shots, "task_struct.png"))
         print("ok: searched, opened task_struct, expanded a status")
+        if os.path.isdir(os.path.join(site, "checks")):
+            check_report(driver, wait, site, shots)
     finally:
         driver.quit()
+
+
+def check_report(driver, wait, site, shots):
+    """The report of a program check: from the home page, open it, expand a verdict."""
+    driver.get("file://" + os.path.abspath(os.path.join(site, "index.html")))
+    link = driver.find_element(By.CSS_SELECTOR, "a[href^='checks/']")
+    link.click()
+    wait.until(ec.title_contains("Check"))
+    verdict = driver.find_element(By.CSS_SELECTOR, "ul.verdicts details")
+    assert verdict.get_attribute("open") is None, "the verdict is collapsed at first"
+    verdict.find_element(By.TAG_NAME, "summary").click()
+    wait.until(lambda d: verdict.get_attribute("open") is not None)
+    text = verdict.text
+    assert "5.10.0-32-amd64: fails" in text, text
+    assert "task_struct::__state" in text and "absent" in text, text
+    driver.save_screenshot(os.path.join(shots, "check.png"))
+    print("ok: opened a program check, expanded a verdict")
 
 
 if __name__ == "__main__":

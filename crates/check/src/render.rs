@@ -24,7 +24,8 @@ pub const LEGEND: &str = "· ok  E error (fails to load or attach)  S stray read
 M missing invocation  g absent, guarded  ? unknown";
 
 /// The columns of one page: a group's images with their labels.
-fn pages(ds: &Dataset, chk: &ObjectCheck) -> Vec<(String, Vec<(String, String)>)> {
+/// The pages of a check: per group of the dataset, its checked images as (id, label).
+pub fn pages(ds: &Dataset, chk: &ObjectCheck) -> Vec<(String, Vec<(String, String)>)> {
     let checked: Vec<&String> = chk.verdicts.iter().map(|v| &v.image).collect();
     let mut out = Vec::new();
     for g in &ds.manifest.groups {

@@ -91,7 +91,7 @@ impl depsurf_image::archive::Selector for Binaries {
 
 /// Every eBPF object in a file: the file itself, those embedded in it, or those in the
 /// files of a Debian package.
-fn objects(path: &PathBuf) -> Result<Vec<BpfObject>> {
+pub fn objects(path: &PathBuf) -> Result<Vec<BpfObject>> {
     let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
     let name = path.display().to_string();
     if bytes.starts_with(b"!<arch>\n") {

@@ -23,6 +23,10 @@ pub struct SiteArgs {
     /// syscall, var, config.
     #[arg(long = "kind", value_name = "KIND", value_parser = parse_kind)]
     pub kinds: Vec<depsurf_surface::Kind>,
+    /// eBPF programs (objects, binaries embedding them, packages) to check against the
+    /// dataset, each with a report page. Repeatable.
+    #[arg(long = "check", value_name = "FILE")]
+    pub check: Vec<PathBuf>,
 }
 
 fn parse_kind(s: &str) -> Result<depsurf_surface::Kind, String> {
@@ -49,7 +53,21 @@ pub fn run(args: &SiteArgs, quiet: bool) -> Result<ExitCode> {
             depsurf_report::summary::funcs_svg(&s).map_err(|e| anyhow!("drawing the plot: {e}"))?;
         (Some(html), Some(svg))
     };
-    let w = depsurf_site::build(&ds, &args.out, &args.kinds, html.as_deref(), svg.as_deref())?;
+    let mut checks = Vec::new();
+    for f in &args.check {
+        for o in crate::check_cmd::objects(f)? {
+            checks
+                .push(depsurf_check::check(&ds, &o, &Default::default()).map_err(|e| anyhow!(e))?);
+        }
+    }
+    let w = depsurf_site::build(
+        &ds,
+        &args.out,
+        &args.kinds,
+        html.as_deref(),
+        svg.as_deref(),
+        &checks,
+    )?;
     if !quiet {
         eprintln!(
             "depsurf: wrote {} files, {:.1} MB, into {} in {:.1} s; open {}",

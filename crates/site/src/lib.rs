@@ -72,6 +72,7 @@ fn env() -> Result<Environment<'static>, SiteError> {
         ("home.html", include_str!("../templates/home.html")),
         ("dataset.html", include_str!("../templates/dataset.html")),
         ("search.html", include_str!("../templates/search.html")),
+        ("check.html", include_str!("../templates/check.html")),
     ] {
         e.add_template(name, text)?;
     }
@@ -366,10 +367,77 @@ impl<'d> Site<'d> {
     }
 
     pub fn home(&self) -> Result<String, SiteError> {
+        self.home_with(&[])
+    }
+
+    /// The home page, listing program check reports (file, name).
+    pub fn home_with(&self, programs: &[(String, String)]) -> Result<String, SiteError> {
+        let programs: Vec<minijinja::Value> = programs
+            .iter()
+            .map(|(file, name)| context! { file => file, name => name })
+            .collect();
         Ok(self.env.get_template("home.html")?.render(context! {
             images => self.ds.images().iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
-            programs => Vec::<minijinja::Value>::new(),
+            programs => programs,
             ..self.common("")
+        })?)
+    }
+
+    /// The report of a program check: verdicts with their reasons, then per group the
+    /// matrix of dependencies and images.
+    pub fn check_page(&self, chk: &depsurf_check::ObjectCheck) -> Result<String, SiteError> {
+        use depsurf_check::render;
+        let verdicts: Vec<minijinja::Value> = chk
+            .verdicts
+            .iter()
+            .map(|v| {
+                let problems: Vec<minijinja::Value> = chk
+                    .rows
+                    .iter()
+                    .filter_map(|r| {
+                        let c = r.cells.get(&v.image)?;
+                        let k = c.consequence?;
+                        Some(context! {
+                            consequence => depsurf_check::consequence_name(k),
+                            kind => r.kind, label => r.label, detail => c.detail,
+                        })
+                    })
+                    .collect();
+                context! { image => v.image, verdict => v.verdict, problems => problems }
+            })
+            .collect();
+        let groups: Vec<minijinja::Value> = render::pages(self.ds, chk)
+            .into_iter()
+            .map(|(group, cols)| {
+                let rows: Vec<minijinja::Value> = chk
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        let cells: Vec<minijinja::Value> = cols
+                            .iter()
+                            .map(|(id, _)| {
+                                let c = r.cell_in(&group, id);
+                                context! {
+                                    symbol => c.as_ref().map(render::symbol).unwrap_or(""),
+                                    detail => c.map(|c| c.detail).unwrap_or_default(),
+                                }
+                            })
+                            .collect();
+                        context! { kind => r.kind, label => r.label, cells => cells }
+                    })
+                    .collect();
+                let columns: Vec<&str> = cols.iter().map(|(_, l)| l.as_str()).collect();
+                context! { name => group, columns => columns, rows => rows }
+            })
+            .collect();
+        let programs: Vec<String> = chk
+            .programs
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.section))
+            .collect();
+        Ok(self.env.get_template("check.html")?.render(context! {
+            object => chk.object, programs => programs, verdicts => verdicts,
+            groups => groups, legend => render::LEGEND, ..self.common("../")
         })?)
     }
 
@@ -473,8 +541,15 @@ impl<'d> Site<'d> {
         out: &Path,
         summary_html: Option<&str>,
         summary_svg: Option<&str>,
+        checks: &[depsurf_check::ObjectCheck],
     ) -> Result<Written, SiteError> {
         let mut w = Written::default();
+        let mut programs = Vec::new();
+        for (i, chk) in checks.iter().enumerate() {
+            let file = format!("checks/{}.html", i + 1);
+            write(out, &file, &self.check_page(chk)?, &mut w)?;
+            programs.push((file, chk.object.clone()));
+        }
         for (k, names) in &self.names {
             if !has_pages(*k) {
                 continue;
@@ -497,7 +572,7 @@ impl<'d> Site<'d> {
                 write(out, &format!("{}/{file}", k.as_str()), &html, &mut w)?;
             }
         }
-        write(out, "index.html", &self.home()?, &mut w)?;
+        write(out, "index.html", &self.home_with(&programs)?, &mut w)?;
         write(
             out,
             "dataset.html",
@@ -522,8 +597,9 @@ pub fn build(
     kinds: &[Kind],
     summary_html: Option<&str>,
     summary_svg: Option<&str>,
+    checks: &[depsurf_check::ObjectCheck],
 ) -> Result<Written, SiteError> {
-    Site::new(ds, kinds)?.write(out, summary_html, summary_svg)
+    Site::new(ds, kinds)?.write(out, summary_html, summary_svg, checks)
 }
 
 fn plural(k: Kind) -> String {
