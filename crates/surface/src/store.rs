@@ -664,6 +664,9 @@ pub struct Store {
     statuses: Option<Section<Vec<StatusNode>>>,
     status_index: Option<Section<KindIndex>>,
     status_addrs: Option<Section<Vec<ImageAddrs>>>,
+    /// Per image, where each status name's addresses start in its image's address list
+    /// (the sum of the address counts of the names before it), computed on first use.
+    status_starts: OnceLock<Result<Vec<Vec<usize>>, String>>,
     /// Absent in stores before version 3.
     tracepoints: Option<Section<Vec<TracepointNode>>>,
     syscalls: Option<Section<Vec<SyscallTables>>>,
@@ -776,6 +779,7 @@ impl Store {
             statuses,
             status_index,
             status_addrs,
+            status_starts: OnceLock::new(),
             tracepoints,
             syscalls,
             index,
@@ -1058,12 +1062,11 @@ impl Store {
                 .get(id as usize)
                 .ok_or_else(|| corrupt("function status out of range"))
         };
-        // The addresses of this name start after those of every name before it.
-        let mut start = 0usize;
-        for &(_, id) in &entries[..i] {
-            let n = node_of(id)?;
-            start += n.entries.len() + n.symbols.len();
-        }
+        let start = *self
+            .status_starts(&index.images, nodes)?
+            .get(image)
+            .and_then(|s| s.get(i))
+            .ok_or_else(|| corrupt("function status out of range"))?;
         let img_addrs = Self::decode(&self.data, addrs)?
             .get(image)
             .ok_or_else(|| corrupt("no addresses for this image"))?;
@@ -1074,6 +1077,36 @@ impl Store {
             .get(start..start + want)
             .ok_or_else(|| corrupt("function addresses out of range"))?;
         Ok(Some(self.status_of(strings, node, img_addrs.base, a)))
+    }
+
+    /// The addresses of each status name start after those of every name before it.
+    fn status_starts(
+        &self,
+        images: &[Vec<(u32, u32)>],
+        nodes: &[StatusNode],
+    ) -> Result<&Vec<Vec<usize>>, StoreError> {
+        self.status_starts
+            .get_or_init(|| {
+                images
+                    .iter()
+                    .map(|entries| {
+                        let mut start = 0usize;
+                        entries
+                            .iter()
+                            .map(|&(_, id)| {
+                                let n = nodes
+                                    .get(id as usize)
+                                    .ok_or_else(|| "function status out of range".to_string())?;
+                                let at = start;
+                                start += n.entries.len() + n.symbols.len();
+                                Ok(at)
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .as_ref()
+            .map_err(|e| corrupt(e.clone()))
     }
 
     /// Names with function status in image `image`, sorted.
