@@ -102,6 +102,15 @@ fn write(out: &Path, rel: &str, text: &str, w: &mut Written) -> Result<(), SiteE
     if let Some(d) = p.parent() {
         std::fs::create_dir_all(d).map_err(|e| SiteError::Io(d.to_path_buf(), e))?;
     }
+    // A page left from an earlier build is unlinked rather than truncated: ext4 flushes a
+    // file truncated and rewritten on close (auto_da_alloc), which made rebuilding a site
+    // into its old directory twice as slow as building it afresh.
+    match std::fs::remove_file(&p) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(SiteError::Io(p.clone(), e));
+        }
+        _ => {}
+    }
     std::fs::write(&p, text).map_err(|e| SiteError::Io(p.clone(), e))?;
     w.pages += 1;
     w.bytes += text.len() as u64;
@@ -278,7 +287,9 @@ impl<'d> Site<'d> {
         })
     }
 
-    fn common(&self, root: &str) -> minijinja::Value {
+    fn common(&self, root: &'static str) -> minijinja::Value {
+        // The relative path to the site's root ("", "../"): ours, so not escaped.
+        let root = minijinja::Value::from_safe_string(root.to_string());
         context! { root => root, kinds => &self.kinds, dataset => &self.dataset }
     }
 
@@ -554,18 +565,29 @@ impl<'d> Site<'d> {
             if !has_pages(*k) {
                 continue;
             }
-            // Rendered in parallel, written in order (parallel small writes cost more than
-            // they gain).
-            let pages: Vec<(String, String)> = names
+            // Each page is written by the thread that rendered it, so that writing overlaps
+            // rendering.
+            let written = names
                 .par_iter()
                 .map(|n| {
-                    self.report(*k, n)
-                        .map(|html| (format!("{}/{}", k.as_str(), file_name(n)), html))
+                    let html = self.report(*k, n)?;
+                    let mut one = Written::default();
+                    write(
+                        out,
+                        &format!("{}/{}", k.as_str(), file_name(n)),
+                        &html,
+                        &mut one,
+                    )?;
+                    Ok::<_, SiteError>(one)
                 })
-                .collect::<Result<_, _>>()?;
-            for (rel, html) in pages {
-                write(out, &rel, &html, &mut w)?;
-            }
+                .try_reduce(Written::default, |a, b| {
+                    Ok(Written {
+                        pages: a.pages + b.pages,
+                        bytes: a.bytes + b.bytes,
+                    })
+                })?;
+            w.pages += written.pages;
+            w.bytes += written.bytes;
         }
         for k in self.kinds() {
             for (file, html) in self.index_pages(k)? {
