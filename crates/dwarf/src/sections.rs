@@ -111,7 +111,9 @@ fn decompress(name: &str, raw: &[u8], is_64: bool, big: bool) -> Result<Vec<u8>,
         return Err(DwarfError::bad(name, "claims to decompress past 4 GiB"));
     }
     let body = raw.get(hdr..).unwrap_or(&[]);
-    let mut out = Vec::with_capacity(size as usize);
+    // The claimed size bounds the output, not the first allocation: a few bytes of input
+    // may claim gigabytes.
+    let mut out = Vec::with_capacity(size.min(body.len() as u64 * 8).min(64 << 20) as usize);
     let read = match ch_type {
         1 => flate2::read::ZlibDecoder::new(body)
             .take(size)

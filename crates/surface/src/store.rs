@@ -676,6 +676,25 @@ pub struct Store {
 /// Most a section may claim to decompress to.
 const SECTION_MAX: u64 = 1 << 30;
 
+/// Decompresses a section that must come to exactly `raw_len` bytes. Memory grows with
+/// what the data really holds, not with what the directory claims.
+fn inflate(compressed: &[u8], raw_len: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(raw_len.min(compressed.len() as u64 * 8) as usize);
+    zstd::stream::read::Decoder::with_buffer(compressed)
+        .map_err(|e| e.to_string())?
+        .take(raw_len + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| e.to_string())?;
+    if out.len() as u64 != raw_len {
+        return Err(format!(
+            "a section decompresses to {} bytes, its directory says {raw_len}",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
 impl Store {
     pub fn open(data: depsurf_image::Bytes) -> Result<Store, StoreError> {
         let d = &data[..];
@@ -811,8 +830,7 @@ impl Store {
     ) -> Result<&'a T, StoreError> {
         s.value
             .get_or_init(|| {
-                let raw = zstd::bulk::decompress(&data[s.raw.clone()], s.raw_len as usize)
-                    .map_err(|e| e.to_string())?;
+                let raw = inflate(&data[s.raw.clone()], s.raw_len)?;
                 postcard::from_bytes(&raw)
                     .map(convert)
                     .map_err(|e| e.to_string())
