@@ -22,6 +22,10 @@ pub enum Compression {
     Lzo,
 }
 
+/// Most memory an xz or lzma stream may ask for (mostly its dictionary). Kernels and Debian
+/// packages use 8–64 MiB dictionaries; xz's own highest preset uses 64 MiB.
+pub const LZMA_MEMLIMIT: u64 = 256 << 20;
+
 impl Compression {
     pub const ALL: [Compression; 8] = [
         Compression::Gzip,
@@ -200,15 +204,28 @@ impl<'a> Decoder<'a> {
         };
         let inner: Box<dyn Read + Send + 'a> = match format {
             Compression::Gzip => Box::new(flate2::read::GzDecoder::new(input)),
-            Compression::Xz if parallel => Box::new(liblzma::read::XzDecoder::new_parallel(input)),
-            Compression::Xz => Box::new(liblzma::read::XzDecoder::new(input)),
-            Compression::Lzma => {
-                let stream = liblzma::stream::Stream::new_lzma_decoder(1 << 31).map_err(|e| {
-                    Problem::Corrupt {
-                        format: "lzma",
-                        message: e.to_string(),
-                    }
-                })?;
+            Compression::Xz | Compression::Lzma => {
+                let lzma_err = |e: liblzma::stream::Error| Problem::Corrupt {
+                    format: format.name(),
+                    message: e.to_string(),
+                };
+                // The dictionary size comes from the stream's header: without a limit a few
+                // bytes can make the decoder allocate gigabytes.
+                let stream = match format {
+                    Compression::Lzma => liblzma::stream::Stream::new_lzma_decoder(LZMA_MEMLIMIT)
+                        .map_err(lzma_err)?,
+                    _ if parallel => liblzma::stream::MtStreamBuilder::new()
+                        .memlimit_stop(LZMA_MEMLIMIT)
+                        .memlimit_threading(LZMA_MEMLIMIT)
+                        .threads(std::thread::available_parallelism().map_or(1, |n| n.get()) as u32)
+                        .decoder()
+                        .map_err(lzma_err)?,
+                    _ => liblzma::stream::Stream::new_stream_decoder(
+                        LZMA_MEMLIMIT,
+                        liblzma::stream::CONCATENATED,
+                    )
+                    .map_err(lzma_err)?,
+                };
                 Box::new(liblzma::read::XzDecoder::new_stream(input, stream))
             }
             Compression::Zstd => {
