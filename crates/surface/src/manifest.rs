@@ -115,8 +115,23 @@ impl Manifest {
 
     fn check(&self) -> Result<(), ManifestError> {
         let known = |id: &str| self.images.iter().any(|i| i.id == id);
+        // Image ids name files (export, import) and the store is a file beside the
+        // manifest: neither may lead out of its directory.
+        if !is_plain_name(&self.store) {
+            return Err(ManifestError::Invalid(format!(
+                "store {:?} is not a plain file name",
+                self.store
+            )));
+        }
         let mut seen = std::collections::HashSet::new();
         for i in &self.images {
+            if !is_plain_name(&i.id) {
+                return Err(ManifestError::Invalid(format!(
+                    "image id {:?} is not a plain name (no '/', '\\', control characters or \
+                     leading '.')",
+                    i.id
+                )));
+            }
             if !seen.insert(i.id.as_str()) {
                 return Err(ManifestError::Invalid(format!(
                     "image {} is listed twice",
@@ -158,6 +173,31 @@ impl Manifest {
 const LTS_SERIES: &[&str] = &[
     "3.16", "4.4", "4.9", "4.14", "4.19", "5.4", "5.10", "5.15", "6.1", "6.6", "6.12", "6.18",
 ];
+
+/// Whether `s` can be a file name inside a directory, and only that: not empty, no path
+/// separators or control characters, not starting with '.' (so not `.` or `..`).
+pub fn is_plain_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && !s.starts_with('.')
+        && !s.chars().any(|c| c == '/' || c == '\\' || c.is_control())
+}
+
+/// `s` made a plain name (see [`is_plain_name`]): a path's last component, other separators
+/// and control characters as '_', a leading '.' prefixed with '_'.
+pub fn plain_name(s: &str) -> String {
+    let last = s.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    let mut out: String = last
+        .chars()
+        .map(|c| if c == '\\' || c.is_control() { '_' } else { c })
+        .take(200)
+        .collect();
+    if out.starts_with('.') || out.is_empty() {
+        out.insert(0, '_');
+        out.truncate(200);
+    }
+    out
+}
 
 fn numeric_parts(s: &str) -> Vec<u64> {
     s.split(|c: char| !c.is_ascii_digit())
@@ -460,5 +500,40 @@ mod tests {
                 .to_string()
                 .contains("nope")
         );
+    }
+
+    #[test]
+    fn ids_and_store_names_cannot_leave_the_directory() {
+        for bad in [
+            "", ".", "..", "../x", "/tmp/x", "a/b", "a\\b", ".hidden", "a\nb",
+        ] {
+            assert!(!is_plain_name(bad), "{bad:?}");
+            assert!(
+                is_plain_name(&plain_name(bad)),
+                "{bad:?} -> {:?}",
+                plain_name(bad)
+            );
+        }
+        assert_eq!(plain_name("/tmp/vmlinux-ab"), "vmlinux-ab");
+        assert_eq!(plain_name("../.."), "_..");
+        assert_eq!(plain_name("7.2.13+deb14-amd64"), "7.2.13+deb14-amd64");
+        let mut m = Manifest {
+            format: MANIFEST_VERSION,
+            name: "t".into(),
+            store: "surfaces-1.dsf".into(),
+            default: "6.1.0-47-amd64".into(),
+            infer_groups: true,
+            images: vec![img("6.1.0-47-amd64")],
+            groups: Vec::new(),
+        };
+        assert!(Manifest::parse(&m.to_toml()).is_ok());
+        m.store = "../../etc/passwd".into();
+        let e = Manifest::parse(&m.to_toml()).unwrap_err().to_string();
+        assert!(e.contains("not a plain file name"), "{e}");
+        m.store = "surfaces-1.dsf".into();
+        m.images[0].id = "../../x".into();
+        m.default = "../../x".into();
+        let e = Manifest::parse(&m.to_toml()).unwrap_err().to_string();
+        assert!(e.contains("not a plain name"), "{e}");
     }
 }

@@ -383,6 +383,12 @@ fn read_jsonl(
 
 /// Reads one image's files from a research layout rooted at `root`.
 pub fn import_image(root: &Path, image: &str) -> Result<Surface, ResearchError> {
+    if !crate::manifest::is_plain_name(image) {
+        return Err(ResearchError::Invalid(format!(
+            "{}: image {image:?} is not a plain name, so names no file here",
+            root.display()
+        )));
+    }
     let mut s = Surface::default();
     let file = |dir: &str, ext: &str| root.join(dir).join(format!("{image}.{ext}"));
     for (dir, is_struct) in [("types_struct", true), ("types_union", false)] {
@@ -633,6 +639,7 @@ pub fn list_images(root: &Path) -> Result<Vec<String>, ResearchError> {
                 .strip_suffix(".jsonl")
                 .or_else(|| n.strip_suffix(".config"))
                 .or_else(|| n.strip_suffix(".json"))
+                && crate::manifest::is_plain_name(stem)
             {
                 names.insert(stem.to_string());
             }
@@ -727,6 +734,12 @@ pub fn export(
         std::fs::create_dir(&p).map_err(io(&p))?;
     }
     for (meta, s) in images {
+        if !crate::manifest::is_plain_name(&meta.id) {
+            return Err(ResearchError::Invalid(format!(
+                "image id {:?} cannot name a file (it is not a plain name)",
+                meta.id
+            )));
+        }
         let f = |d: &str, ext: &str| tmp.path().join(d).join(format!("{}.{ext}", meta.id));
         write_lines(
             &f("types_struct", "jsonl"),

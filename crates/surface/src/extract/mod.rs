@@ -51,7 +51,7 @@ impl ImageMeta {
     pub fn from_image(img: &KernelImage) -> ImageMeta {
         let id = &img.identity;
         ImageMeta {
-            id: id.release.clone().unwrap_or_else(|| img.name()),
+            id: crate::manifest::plain_name(&id.release.clone().unwrap_or_else(|| img.name())),
             release: id.release.clone(),
             version: id.version.clone(),
             series: id.series.clone(),
