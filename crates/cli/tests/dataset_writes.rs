@@ -377,3 +377,65 @@ fn concurrent_extracts_serialise_and_readers_never_fail() {
     let files = names(&ds);
     assert_eq!(files.len(), 3, "{files:?}");
 }
+
+/// A dataset written by a newer depsurf (its manifest's format, or its store's) is refused
+/// with a message naming the file and saying to upgrade, by readers and writers alike; the
+/// dataset is left as it was.
+#[test]
+fn a_dataset_from_a_newer_format_says_to_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dir.path().join("ds");
+    extract(OLD, &ds);
+    let manifest = ds.join("manifest.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("format = 1\n"), "{text}");
+    let store = ds.join(
+        names(&ds)
+            .into_iter()
+            .find(|n| n.starts_with("surfaces-"))
+            .unwrap(),
+    );
+    let bytes = std::fs::read(&store).unwrap();
+
+    let refused = |what: &Path, phrase: &str| {
+        let files = snapshot(&ds);
+        for args in [&["dataset"][..], &["report", "struct", "task_struct"][..]] {
+            let mut c = depsurf();
+            c.args(args).arg("-d").arg(&ds);
+            let o = run_with_timeout(c, 60);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains(&what.display().to_string()), "{args:?}: {err}");
+            assert!(err.contains(phrase), "{args:?}: {err}");
+            assert!(err.contains("upgrade depsurf"), "{args:?}: {err}");
+            assert!(o.stdout.is_empty());
+        }
+        let o = run_with_timeout(extract_cmd(NEW, &ds), 120);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "extract: {err}");
+        assert!(
+            err.contains(phrase) && err.contains("upgrade depsurf"),
+            "{err}"
+        );
+        assert_eq!(
+            snapshot(&ds),
+            files,
+            "a refused extract changed the dataset"
+        );
+    };
+    std::fs::write(&manifest, text.replace("format = 1\n", "format = 99\n")).unwrap();
+    refused(
+        &manifest,
+        "manifest format 99 is newer than this depsurf understands",
+    );
+    std::fs::write(&manifest, &text).unwrap();
+    let mut newer = bytes.clone();
+    newer[8..12].copy_from_slice(&99u32.to_le_bytes());
+    std::fs::write(&store, newer).unwrap();
+    refused(
+        &store,
+        "the store has format version 99, newer than this depsurf understands",
+    );
+    std::fs::write(&store, bytes).unwrap();
+    extract(NEW, &ds);
+}
