@@ -121,14 +121,24 @@ pub fn objects(path: &PathBuf) -> Result<Vec<BpfObject>> {
 /// The objects in one file's bytes; `quiet`: none is not an error (a package member).
 fn objects_in(name: &str, bytes: &[u8], quiet: bool) -> Result<Vec<BpfObject>> {
     let name = name.to_string();
-    match BpfObject::parse(&name, bytes) {
+    let machine = match BpfObject::parse(&name, bytes) {
         Ok(o) => return Ok(vec![o]),
-        Err(depsurf_bpf::BpfError::NotElf | depsurf_bpf::BpfError::NotBpf(_)) => {}
+        Err(depsurf_bpf::BpfError::NotElf) => None,
+        Err(depsurf_bpf::BpfError::NotBpf(m)) => Some(m),
         Err(e) => bail!("{name}: {e}"),
-    }
+    };
     let found = depsurf_bpf::embedded::find(bytes);
     if found.is_empty() && !quiet {
-        bail!("{name}: not an eBPF object, and no eBPF object is embedded in it");
+        match machine {
+            // Most often the program compiled for the host rather than for eBPF.
+            Some(m) => bail!(
+                "{name}: an ELF file for {}, not an eBPF object, and no eBPF object is \
+                 embedded in it; compile the program with `clang --target=bpf` and give \
+                 that object (*.bpf.o), or the binary that embeds it",
+                depsurf_image::elf::machine_name(m)
+            ),
+            None => bail!("{name}: not an eBPF object, and no eBPF object is embedded in it"),
+        }
     }
     found
         .into_iter()

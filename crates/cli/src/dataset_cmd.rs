@@ -132,6 +132,13 @@ pub fn extract(args: &ExtractArgs, quiet: bool) -> Result<ExitCode> {
     let mut report = String::new();
     for r in results {
         let (meta, s) = r?;
+        if meta.missing.contains(&depsurf_surface::Kind::Struct) {
+            // Not informational: the image goes into the dataset without types.
+            eprintln!(
+                "depsurf: warning: {}",
+                meta.pending.as_deref().unwrap_or("no types")
+            );
+        }
         let c = s.counts();
         let _ = writeln!(
             report,

@@ -302,6 +302,11 @@ fn describe_missing_btf(img: &KernelImage) -> String {
         why.push_str(
             "; it has DWARF: `pahole --btf_encode_detached=OUT vmlinux` makes BTF from it",
         );
+    } else {
+        why.push_str(
+            " and no DWARF; give its BTF (/sys/kernel/btf/vmlinux on that kernel) or its \
+             debug image (the -dbg or -dbgsym package)",
+        );
     }
     why
 }

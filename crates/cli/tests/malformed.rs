@@ -78,4 +78,53 @@ fn an_image_without_btf_says_what_to_do() {
     let err = stderr(&o);
     assert!(err.contains("6.1.0-47-s390x has no BTF"), "{err}");
     assert!(err.contains("CONFIG_DEBUG_INFO_BTF unset"), "{err}");
+    assert!(err.contains("and no DWARF; give its BTF"), "{err}");
+    assert!(err.contains("or its debug image (the -dbg"), "{err}");
+    // Extracted, it joins the dataset without types, and says so even when quiet.
+    let ds = dir.path().join("ds");
+    let mut c = depsurf();
+    c.arg("extract").arg(&cfg).arg("-d").arg(&ds);
+    let o = run_with_timeout(c, 60);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.starts_with("depsurf: warning: no BTF and no DWARF in 6.1.0-47-s390x"),
+        "{err}"
+    );
+    assert!(err.contains("extract it again with its BTF"), "{err}");
+    assert!(err.contains("or its debug image"), "{err}");
+}
+
+/// `depsurf check` given an object compiled for the host rather than for eBPF names the
+/// machine it is for and how to build the eBPF object.
+#[test]
+fn an_object_for_another_machine_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let obj = dir.path().join("prog.o");
+    // An ELF64 little-endian relocatable header for x86-64 (e_machine 62), no sections.
+    let mut h = vec![0u8; 64];
+    h[..4].copy_from_slice(b"\x7fELF");
+    h[4] = 2; // ELFCLASS64
+    h[5] = 1; // little endian
+    h[6] = 1; // EV_CURRENT
+    h[16] = 1; // ET_REL
+    h[18] = 62; // EM_X86_64
+    h[20] = 1; // e_version
+    h[52] = 64; // e_ehsize
+    h[58] = 64; // e_shentsize
+    std::fs::write(&obj, &h).unwrap();
+    let mut c = depsurf();
+    c.arg("check").arg(&obj);
+    let o = run_with_timeout(c, 60);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "depsurf: {}: an ELF file for x86-64, not an eBPF object",
+            obj.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("clang --target=bpf"), "{err}");
+    assert!(o.stdout.is_empty());
 }

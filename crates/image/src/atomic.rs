@@ -1,17 +1,26 @@
 //! Writing outputs atomically: to a temporary file beside the target, synced, then renamed,
 //! so a path holds either its old content or all of the new, never a part.
+//!
+//! The temporary file is named `.<target name>.<random>.tmp` (created exclusively, so two
+//! writers never share one); a writer killed before the rename leaves it behind, and
+//! [`is_temp_of`] tells such leftovers apart for whoever cleans the directory.
 
 use std::io::Write;
 use std::path::Path;
 
 /// Writes `data` to `path` atomically, with the permissions of a newly created file
-/// (`0644` before the umask).
+/// (`0644` before the umask). The data is synced before the rename and the directory after
+/// it, so once this returns the new content survives a crash.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", name.as_deref().unwrap_or("out")))
+        .suffix(TEMP_SUFFIX)
+        .tempfile_in(dir)?;
     tmp.write_all(data)?;
     #[cfg(unix)]
     {
@@ -22,7 +31,19 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(())
+}
+
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Whether `file_name` is a temporary file [`write_atomic`] makes for a target whose name
+/// starts with `target_prefix` (e.g. `surfaces-` or `manifest.toml`).
+pub fn is_temp_of(file_name: &str, target_prefix: &str) -> bool {
+    file_name
+        .strip_prefix('.')
+        .is_some_and(|r| r.starts_with(target_prefix) && r.ends_with(TEMP_SUFFIX))
 }
 
 /// The process umask, read from /proc (it cannot be read without changing it otherwise).
@@ -52,5 +73,20 @@ mod tests {
         let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode & 0o644, 0o644 & mode);
         assert!(mode & 0o400 != 0 && mode & 0o004 != 0, "{mode:o}");
+    }
+
+    #[test]
+    fn temporary_files_are_recognisable() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix(".manifest.toml.")
+            .suffix(super::TEMP_SUFFIX)
+            .tempfile_in(dir.path())
+            .unwrap();
+        let name = tmp.path().file_name().unwrap().to_str().unwrap();
+        assert!(super::is_temp_of(name, "manifest.toml"), "{name}");
+        assert!(!super::is_temp_of(name, "surfaces-"), "{name}");
+        assert!(!super::is_temp_of("manifest.toml", "manifest.toml"));
+        assert!(!super::is_temp_of(".lock", "manifest.toml"));
     }
 }

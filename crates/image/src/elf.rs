@@ -289,19 +289,7 @@ impl ElfImage {
 
     /// Machine name for display (`x86-64`, `AArch64`, ...).
     pub fn machine_name(&self) -> String {
-        match self.machine {
-            62 => "x86-64".into(),
-            3 => "Intel 80386".into(),
-            183 => "AArch64".into(),
-            40 => "ARM".into(),
-            21 => "PowerPC64".into(),
-            20 => "PowerPC".into(),
-            22 => "IBM S/390".into(),
-            243 => "RISC-V".into(),
-            258 => "LoongArch".into(),
-            8 => "MIPS".into(),
-            m => format!("machine {m}"),
-        }
+        machine_name(self.machine)
     }
 
     /// Calls `f` for each `.symtab` symbol (or `.dynsym` when there is no `.symtab`).
@@ -341,5 +329,22 @@ impl ElfImage {
         let start = usize::try_from(s.offset.checked_add(within)?).ok()?;
         let end = start.checked_add(usize::try_from(len).ok()?)?;
         self.bytes.get(start..end)
+    }
+}
+
+/// An ELF `e_machine` value's name for display (`x86-64`, `AArch64`, ...).
+pub fn machine_name(machine: u16) -> String {
+    match machine {
+        62 => "x86-64".into(),
+        3 => "Intel 80386".into(),
+        183 => "AArch64".into(),
+        40 => "ARM".into(),
+        21 => "PowerPC64".into(),
+        20 => "PowerPC".into(),
+        22 => "IBM S/390".into(),
+        243 => "RISC-V".into(),
+        258 => "LoongArch".into(),
+        8 => "MIPS".into(),
+        m => format!("machine {m}"),
     }
 }

@@ -10,6 +10,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use depsurf_image::Bytes;
+use depsurf_image::atomic::is_temp_of;
 
 use crate::extract::ImageMeta;
 use crate::manifest::{MANIFEST_VERSION, Manifest, ManifestError, infer_groups};
@@ -53,7 +54,27 @@ pub struct Dataset {
 
 impl Dataset {
     /// Opens the dataset in `dir`.
+    ///
+    /// A writer may replace the manifest and delete the store it named between our reading
+    /// the one and opening the other; the store then is missing, and the manifest is read
+    /// again (a few times: writers may follow each other).
     pub fn open(dir: &Path) -> Result<Dataset, DatasetError> {
+        let mut tries = 0;
+        loop {
+            match Self::open_once(dir) {
+                Err(DatasetError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound
+                        && tries < 5
+                        && dir.join(MANIFEST_FILE).exists() =>
+                {
+                    tries += 1;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn open_once(dir: &Path) -> Result<Dataset, DatasetError> {
         let mpath = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&mpath).map_err(io_err(&mpath))?;
         let manifest = Manifest::parse(&text).map_err(|source| DatasetError::Manifest {
@@ -287,11 +308,14 @@ pub fn write(dir: &Path, update: Update) -> Result<Manifest, DatasetError> {
         source,
     })?;
     write_atomic(&dir.join(MANIFEST_FILE), text.as_bytes())?;
-    // Only now is the old store unreferenced.
+    // Only now is the old store unreferenced. Stores no manifest names and temporary files
+    // are left by writers killed midway: we hold the lock, so no writer is using them.
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
-            if n.starts_with("surfaces-") && n.ends_with(".dsf") && n != store_name {
+            let old_store = n.starts_with("surfaces-") && n.ends_with(".dsf") && n != store_name;
+            let stale = is_temp_of(&n, "surfaces-") || is_temp_of(&n, MANIFEST_FILE);
+            if old_store || stale {
                 let _ = std::fs::remove_file(e.path());
             }
         }

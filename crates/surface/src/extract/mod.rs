@@ -355,7 +355,9 @@ pub fn extract_with(
     if !have_types {
         meta.missing = Kind::TYPES.to_vec();
         meta.pending = Some(format!(
-            "no BTF and no DWARF in {}: its types are unknown",
+            "no BTF and no DWARF in {}: its types are unknown; extract it again with its BTF \
+             (/sys/kernel/btf/vmlinux on that kernel) or its debug image (the -dbg or -dbgsym \
+             package)",
             img.name()
         ));
         data_kinds(img, &mut meta, &mut s, false);
