@@ -179,6 +179,18 @@ pub fn problem_from_io(e: io::Error, format: Compression) -> Problem {
             format: format.name(),
             message: "the compressed stream ends early (truncated?)".into(),
         },
+        _ if matches!(format, Compression::Xz | Compression::Lzma)
+            && e.get_ref()
+                .and_then(|i| i.downcast_ref::<liblzma::stream::Error>())
+                .is_some_and(|le| matches!(le, liblzma::stream::Error::MemLimit)) =>
+        {
+            Problem::Invalid(format!(
+                "{} data needs more than {} MiB of memory to decompress (a larger dictionary \
+                 than any kernel or package uses): refused",
+                format.name(),
+                LZMA_MEMLIMIT >> 20
+            ))
+        }
         io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::Other => {
             Problem::Corrupt {
                 format: format.name(),
