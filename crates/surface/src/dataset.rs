@@ -22,15 +22,13 @@ const LOCK_FILE: &str = ".lock";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: {source}")]
-    Manifest { path: String, source: ManifestError },
-    #[error("{path}: {source}")]
-    Store { path: String, source: StoreError },
+    // The cause is part of the message, not a `source`: `{:#}` would print it twice.
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
+    #[error("{path}: {error}")]
+    Manifest { path: String, error: ManifestError },
+    #[error("{path}: {error}")]
+    Store { path: String, error: StoreError },
     #[error("{0}")]
     Invalid(String),
 }
@@ -38,7 +36,7 @@ pub enum DatasetError {
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DatasetError + '_ {
     move |source| DatasetError::Io {
         path: path.display().to_string(),
-        source,
+        error: source,
     }
 }
 
@@ -62,7 +60,7 @@ impl Dataset {
         let mut tries = 0;
         loop {
             match Self::open_once(dir) {
-                Err(DatasetError::Io { source, .. })
+                Err(DatasetError::Io { error: source, .. })
                     if source.kind() == std::io::ErrorKind::NotFound
                         && tries < 5
                         && dir.join(MANIFEST_FILE).exists() =>
@@ -79,7 +77,7 @@ impl Dataset {
         let text = std::fs::read_to_string(&mpath).map_err(io_err(&mpath))?;
         let manifest = Manifest::parse(&text).map_err(|source| DatasetError::Manifest {
             path: mpath.display().to_string(),
-            source,
+            error: source,
         })?;
         let spath = dir.join(&manifest.store);
         if manifest.store.contains('/') || manifest.store.contains("..") {
@@ -99,7 +97,7 @@ impl Dataset {
     pub fn from_parts(manifest: &str, store: Bytes, what: &str) -> Result<Dataset, DatasetError> {
         let manifest = Manifest::parse(manifest).map_err(|source| DatasetError::Manifest {
             path: format!("{what}/{MANIFEST_FILE}"),
-            source,
+            error: source,
         })?;
         Self::assemble(manifest, store, what)
     }
@@ -107,7 +105,7 @@ impl Dataset {
     fn assemble(manifest: Manifest, bytes: Bytes, what: &str) -> Result<Dataset, DatasetError> {
         let store = Store::open(bytes).map_err(|source| DatasetError::Store {
             path: what.to_string(),
-            source,
+            error: source,
         })?;
         let slots: HashMap<String, usize> = store
             .ids()
@@ -244,7 +242,7 @@ pub fn write(dir: &Path, update: Update) -> Result<Manifest, DatasetError> {
                 .surface(&meta.id)
                 .map_err(|source| DatasetError::Store {
                     path: dir.display().to_string(),
-                    source,
+                    error: source,
                 })?
                 .unwrap_or_default();
             all.push((meta.clone(), s));
@@ -305,7 +303,7 @@ pub fn write(dir: &Path, update: Update) -> Result<Manifest, DatasetError> {
     let text = manifest.to_toml();
     Manifest::parse(&text).map_err(|source| DatasetError::Manifest {
         path: dir.join(MANIFEST_FILE).display().to_string(),
-        source,
+        error: source,
     })?;
     write_atomic(&dir.join(MANIFEST_FILE), text.as_bytes())?;
     // Only now is the old store unreferenced. Stores no manifest names and temporary files

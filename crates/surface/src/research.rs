@@ -26,11 +26,9 @@ use crate::model::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResearchError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    // The cause is part of the message, not a `source`: `{:#}` would print it twice.
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}:{line}: {what}")]
     Bad {
         path: String,
@@ -44,7 +42,7 @@ pub enum ResearchError {
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ResearchError + '_ {
     move |source| ResearchError::Io {
         path: path.display().to_string(),
-        source,
+        error: source,
     }
 }
 
