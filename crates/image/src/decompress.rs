@@ -232,11 +232,9 @@ impl<'a> Decoder<'a> {
                         .threads(std::thread::available_parallelism().map_or(1, |n| n.get()) as u32)
                         .decoder()
                         .map_err(lzma_err)?,
-                    _ => liblzma::stream::Stream::new_stream_decoder(
-                        LZMA_MEMLIMIT,
-                        liblzma::stream::CONCATENATED,
-                    )
-                    .map_err(lzma_err)?,
+                    // One stream: boot images carry other data after it.
+                    _ => liblzma::stream::Stream::new_stream_decoder(LZMA_MEMLIMIT, 0)
+                        .map_err(lzma_err)?,
                 };
                 Box::new(liblzma::read::XzDecoder::new_stream(input, stream))
             }
@@ -463,6 +461,14 @@ mod tests {
             out.extend_from_slice(&(data.len() as u32).to_le_bytes()); // kernel size trailer
             out
         };
+        // A boot image keeps other data after its payload (s390x: tables, signatures): the
+        // decoder stops at the end of the stream.
+        let mut xz_then_data = xz.clone();
+        xz_then_data.extend_from_slice(b"\x01\x02 trailing boot-image data");
+        assert_eq!(
+            decompress(&xz_then_data, Compression::Xz, Limits::PAYLOAD).unwrap(),
+            data
+        );
         for (c, blob) in [
             (Compression::Gzip, gzip(&data)),
             (Compression::Xz, xz),
