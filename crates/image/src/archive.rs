@@ -110,17 +110,125 @@ pub fn clean_member_path(raw: &[u8]) -> Result<String, Problem> {
     Ok(parts.join("/"))
 }
 
-/// Counts the bytes read through it.
-struct Position<R> {
-    inner: R,
-    pos: std::sync::Arc<std::sync::atomic::AtomicU64>,
+/// The members of an `ar` archive in the common format dpkg writes: `!<arch>\n`, then per
+/// member a 60-byte header (name of at most 16 bytes, possibly ending in `/`; size in
+/// decimal; "`\n"), its data, and a padding byte to an even offset. GNU's symbol and name
+/// tables (`/`, `//`) are skipped; long names do not occur in packages.
+struct ArReader<R> {
+    input: R,
+    /// Where the input is.
+    pos: u64,
+    /// Where the current member's data ends.
+    end: u64,
+    /// Where the next header starts (after the padding byte of an odd-sized member).
+    next: u64,
 }
 
-impl<R: Read> Read for Position<R> {
+impl<R: Read> ArReader<R> {
+    fn new(mut input: R) -> Result<ArReader<R>, Problem> {
+        let mut magic = [0u8; 8];
+        input
+            .read_exact(&mut magic)
+            .map_err(|_| Problem::Archive("ar: shorter than its magic number".into()))?;
+        if &magic != b"!<arch>\n" {
+            return Err(Problem::Archive("ar: bad magic number".into()));
+        }
+        Ok(ArReader {
+            input,
+            pos: 8,
+            end: 8,
+            next: 8,
+        })
+    }
+
+    /// The next member's name and size; its data is then read through [`Self::data`].
+    fn next_member(&mut self) -> Result<Option<(String, u64)>, Problem> {
+        loop {
+            // Skip what the caller left of the previous member, and its padding.
+            let skip = self.next.saturating_sub(self.pos);
+            let skipped = io::copy(&mut (&mut self.input).take(skip), &mut io::sink())?;
+            self.pos += skipped;
+            if skipped < skip {
+                return Err(Problem::Archive(format!(
+                    "ar: truncated: the archive ends at byte {} inside a member",
+                    self.pos
+                )));
+            }
+            let mut h = [0u8; 60];
+            let got = read_full(&mut self.input, &mut h)?;
+            if got == 0 {
+                return Ok(None);
+            }
+            self.pos += got as u64;
+            if got < h.len() {
+                return Err(Problem::Archive(format!(
+                    "ar: truncated: a member header ends at byte {}",
+                    self.pos
+                )));
+            }
+            if &h[58..60] != b"`\n" {
+                return Err(Problem::Archive(format!(
+                    "ar: bad member header at byte {}",
+                    self.pos - 60
+                )));
+            }
+            let size = std::str::from_utf8(&h[48..58])
+                .ok()
+                .map(str::trim_end)
+                .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|t| t.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    Problem::Archive(format!(
+                        "ar: member size {:?} at byte {} is not a number",
+                        String::from_utf8_lossy(&h[48..58]),
+                        self.pos - 60
+                    ))
+                })?;
+            self.end = self.pos.saturating_add(size);
+            self.next = self.end.saturating_add(size & 1);
+            let raw = String::from_utf8_lossy(&h[..16]);
+            let name = raw.trim_end_matches(' ');
+            if name == "/" || name == "//" || name == "/SYM64/" {
+                continue;
+            }
+            return Ok(Some((name.trim_end_matches('/').to_string(), size)));
+        }
+    }
+
+    /// The current member's data (at most its size).
+    fn data(&mut self) -> impl Read + '_ {
+        let size = self.end.saturating_sub(self.pos);
+        Counted {
+            inner: (&mut self.input).take(size),
+            pos: &mut self.pos,
+        }
+    }
+}
+
+/// Reads into `buf` until it is full or the input ends; returns how much was read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// Adds what is read through it to a position.
+struct Counted<'p, R> {
+    inner: R,
+    pos: &'p mut u64,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.pos
-            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        *self.pos += n as u64;
         Ok(n)
     }
 }
@@ -133,26 +241,17 @@ pub fn read_deb<R: Read + Send>(
     selector: &mut dyn Selector,
     scratch: &Scratch,
 ) -> Result<Package, Problem> {
-    let pos = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let at = |p: &std::sync::atomic::AtomicU64| p.load(std::sync::atomic::Ordering::Relaxed);
-    let mut archive = ar::Archive::new(Position {
-        inner: input,
-        pos: pos.clone(),
-    });
+    let mut archive = ArReader::new(input)?;
     let mut pkg = Package::default();
     let mut saw_version = false;
-    while let Some(entry) = archive.next_entry() {
-        let entry = entry.map_err(|e| Problem::Archive(format!("ar: {e}")))?;
-        let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
-        let name = name.trim_end_matches('/').to_string();
-        let size = entry.header().size();
+    while let Some((name, size)) = archive.next_member()? {
         if let Some(len) = len
-            && at(&pos).saturating_add(size) > len
+            && archive.pos.saturating_add(size) > len
         {
             return Err(Problem::Archive(format!(
                 "member {name} claims {size} bytes from offset {}, past the end of the \
                  {len}-byte file (truncated?)",
-                at(&pos)
+                archive.pos
             )));
         }
         if name == "debian-binary" {
@@ -161,12 +260,12 @@ pub fn read_deb<R: Read + Send>(
         }
         if name.starts_with("control.tar") {
             let mut sel = ControlSelector;
-            let members = read_tar(entry, &mut sel, scratch, &name)?;
+            let members = read_tar(archive.data(), &mut sel, scratch, &name)?;
             if let Some(m) = members.first() {
                 pkg.control = Control::parse(&String::from_utf8_lossy(&m.bytes));
             }
         } else if name.starts_with("data.tar") {
-            pkg.members = read_tar(entry, selector, scratch, &name)?;
+            pkg.members = read_tar(archive.data(), selector, scratch, &name)?;
             pkg.data_member = name;
             // Nothing after data.tar matters.
             break;
@@ -180,7 +279,7 @@ pub fn read_deb<R: Read + Send>(
     if pkg.data_member.is_empty() {
         return Err(Problem::Archive(format!(
             "Debian package without a data.tar member (the archive ends after {} bytes)",
-            at(&pos)
+            archive.pos
         )));
     }
     Ok(pkg)
