@@ -60,14 +60,49 @@ pub fn run(args: &SiteArgs, quiet: bool) -> Result<ExitCode> {
                 .push(depsurf_check::check(&ds, &o, &Default::default()).map_err(|e| anyhow!(e))?);
         }
     }
+    // A new site is written into a temporary directory beside `--out` and renamed into
+    // place when complete, so a failure leaves nothing half-written; an existing site is
+    // updated in place (its pages replaced one by one).
+    let fresh = if args.out.exists() {
+        None
+    } else {
+        let parent = match args.out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| anyhow!("{}: {e}", parent.display()))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".site-")
+            .tempdir_in(&parent)
+            .map_err(|e| anyhow!("{}: {e}", parent.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| anyhow!("{}: {e}", tmp.path().display()))?;
+        }
+        Some(tmp)
+    };
+    let dir = fresh.as_ref().map_or(args.out.as_path(), |t| t.path());
     let w = depsurf_site::build(
         &ds,
-        &args.out,
+        dir,
         &args.kinds,
         html.as_deref(),
         svg.as_deref(),
         &checks,
-    )?;
+    )
+    .map_err(|e| match e {
+        depsurf_site::SiteError::Io(..) => anyhow!(e),
+        e => anyhow!("{}: {e}", ds.store_location()),
+    })?;
+    if let Some(tmp) = fresh {
+        let tmp = tmp.keep();
+        std::fs::rename(&tmp, &args.out).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&tmp);
+            anyhow!("{}: {e}", args.out.display())
+        })?;
+    }
     if !quiet {
         eprintln!(
             "depsurf: wrote {} files, {:.1} MB, into {} in {:.1} s; open {}",

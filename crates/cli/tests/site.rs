@@ -72,3 +72,82 @@ fn a_site_of_lsm_hooks_and_syscalls() {
     }
     assert!(read("dataset.html").contains("6.1.0-47-amd64"));
 }
+
+/// The bundled dataset copied into `dir` with the data of one store section (`section`)
+/// scrambled in its middle: the dataset opens, and fails when that section is decoded.
+fn dataset_with_corrupt_section(dir: &std::path::Path, section: &str) -> std::path::PathBuf {
+    let src = fixture("../../datasets/bundled");
+    let ds = dir.join("ds");
+    std::fs::create_dir_all(&ds).unwrap();
+    let mut store_name = String::new();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.ends_with(".dsf") {
+            store_name = n.clone();
+        }
+        std::fs::copy(e.path(), ds.join(&n)).unwrap();
+    }
+    let p = ds.join(store_name);
+    let mut d = std::fs::read(&p).unwrap();
+    let word = |d: &[u8], at: usize| u64::from_le_bytes(d[at..at + 8].try_into().unwrap());
+    let count = u32::from_le_bytes(d[12..16].try_into().unwrap());
+    let mut pos = 16;
+    let mut found = None;
+    for _ in 0..count {
+        let n = usize::from(d[pos]);
+        let name = String::from_utf8_lossy(&d[pos + 1..pos + 1 + n]).into_owned();
+        pos += 1 + n;
+        let (off, len) = (word(&d, pos) as usize, word(&d, pos + 8) as usize);
+        pos += 24;
+        if name == section {
+            found = Some((off, len));
+        }
+    }
+    let (off, len) = found.unwrap_or_else(|| panic!("no section {section}"));
+    for b in &mut d[off + len / 2..off + len / 2 + 64] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&p, d).unwrap();
+    ds
+}
+
+#[test]
+fn a_failed_site_leaves_nothing_half_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = dataset_with_corrupt_section(dir.path(), "enums");
+    let parent = dir.path().join("out");
+    std::fs::create_dir(&parent).unwrap();
+    let site = |out: &std::path::Path| {
+        let mut c = depsurf();
+        c.args(["site", "--no-summary", "--kind", "union", "--kind", "enum"])
+            .arg("--dataset")
+            .arg(&ds)
+            .arg("--out")
+            .arg(out);
+        run_with_timeout(c, 300)
+    };
+    // Into an existing directory, pages are replaced in place: the union pages are written
+    // before the enum pages fail, which shows the failure comes midway.
+    let existing = parent.join("existing");
+    std::fs::create_dir(&existing).unwrap();
+    let o = site(&existing);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(std::fs::read_dir(existing.join("union")).unwrap().count() > 10);
+    // A new site: nothing at all, not even the temporary directory.
+    let o = site(&parent.join("new"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(&format!("depsurf: {}", ds.display()))
+            && err.contains("the store is truncated or corrupt")
+            && err.trim_end().lines().count() == 1
+            && err.matches("corrupt").count() == 1,
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["existing"]);
+}

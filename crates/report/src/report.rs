@@ -93,7 +93,7 @@ pub enum ReportError {
         name: String,
         suggestions: Vec<String>,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 

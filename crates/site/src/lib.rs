@@ -17,11 +17,12 @@ use serde::Serialize;
 pub enum SiteError {
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
-    #[error("template: {0}")]
+    // The detail comes from the source chain.
+    #[error("template")]
     Template(#[from] minijinja::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] depsurf_surface::store::StoreError),
-    #[error("{0}")]
+    #[error(transparent)]
     Report(#[from] depsurf_report::ReportError),
 }
 

@@ -150,6 +150,14 @@ impl Dataset {
             && self.image(id).is_some_and(|m| !m.missing.contains(&kind))
     }
 
+    /// Where the store is, for messages: its file, or the bundled dataset.
+    pub fn store_location(&self) -> String {
+        match &self.dir {
+            Some(d) => d.join(&self.manifest.store).display().to_string(),
+            None => "the bundled dataset's store".into(),
+        }
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
