@@ -351,7 +351,8 @@ fn walk_tar<R: Read>(
             )));
         }
         let bytes = if size <= IN_MEMORY_MAX {
-            let mut buf = Vec::with_capacity(size as usize);
+            // The header's size bounds what is read, not the first allocation.
+            let mut buf = Vec::with_capacity(size.min(1 << 20) as usize);
             entry
                 .read_to_end(&mut buf)
                 .map_err(|e| tar_error(what, e))?;
