@@ -18,7 +18,9 @@ for t in "${targets[@]}"; do
   mkdir -p "$work/in" "$work/out" "corpus/$t" "../target/fuzz-corpus/$t"
   before=$(find "corpus/$t" -type f | wc -l)
   found=$(find "../target/fuzz-corpus/$t" -type f | wc -l)
-  find "corpus/$t" "../target/fuzz-corpus/$t" -type f -size -65k -exec cp -t "$work/in" {} +
+  # Two copies: one cp may not overwrite a file it just created (same name, same content).
+  find "corpus/$t" -type f -size -65k -exec cp -t "$work/in" {} +
+  find "../target/fuzz-corpus/$t" -type f -size -65k -exec cp -f -t "$work/in" {} +
   "$bin/$t" -merge=1 -rss_limit_mb=2048 -timeout=10 "$work/out" "$work/in" >"$work/log" 2>&1 \
     || { tail -n 20 "$work/log" >&2; exit 1; }
   find "corpus/$t" -type f ! -name 'seed-*' ! -name 'regress-*' -delete

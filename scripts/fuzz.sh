@@ -40,7 +40,8 @@ for t in "${targets[@]}"; do
       status=1
       grep -E "^==[0-9]+==ERROR|panicked|Test unit written" "$log" | head -n 5 >&2
     fi
-    runs=$((runs + $(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)))
+    n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+    runs=$((runs + ${n:-0}))
     if [[ $phase == 1 ]]; then
       start=$(sed -n 's/.*INITED cov: \([0-9]*\).*/\1/p' "$log" | head -n 1)
       mid=$(field "cov:")
