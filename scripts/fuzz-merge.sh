@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Merges what scripts/fuzz.sh found (target/fuzz-corpus/<target>) into the committed
 # corpus (fuzz/corpus/<target>), minimised with libFuzzer's -merge=1: only inputs that add
-# coverage are kept. Inputs over 64 KB are left out (the repository stays small; fuzzing
+# coverage are kept. Inputs over 64 KB (MAX_KB) are left out (the repository stays small; fuzzing
 # uses inputs of at most 4 KB anyway). seed-* and regress-* files are always kept.
 # Usage: scripts/fuzz-merge.sh [TARGET...]
 set -euo pipefail
@@ -19,8 +19,8 @@ for t in "${targets[@]}"; do
   before=$(find "corpus/$t" -type f | wc -l)
   found=$(find "../target/fuzz-corpus/$t" -type f | wc -l)
   # Two copies: one cp may not overwrite a file it just created (same name, same content).
-  find "corpus/$t" -type f -size -65k -exec cp -t "$work/in" {} +
-  find "../target/fuzz-corpus/$t" -type f -size -65k -exec cp -f -t "$work/in" {} +
+  find "corpus/$t" -type f -size -"${MAX_KB:-64}"k -exec cp -t "$work/in" {} +
+  find "../target/fuzz-corpus/$t" -type f -size -"${MAX_KB:-64}"k -exec cp -f -t "$work/in" {} +
   "$bin/$t" -merge=1 -rss_limit_mb=2048 -timeout=10 "$work/out" "$work/in" >"$work/log" 2>&1 \
     || { tail -n 20 "$work/log" >&2; exit 1; }
   find "corpus/$t" -type f ! -name 'seed-*' ! -name 'regress-*' -delete
