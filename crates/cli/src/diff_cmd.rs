@@ -16,16 +16,6 @@ pub enum DiffFormat {
     Csv,
 }
 
-fn parse_kind(s: &str) -> Result<Kind, String> {
-    match Kind::parse(s) {
-        Some(k) if depsurf_diff::images::KINDS.contains(&k) => Ok(k),
-        _ => Err(format!(
-            "unknown kind {s:?}; one of: {}",
-            depsurf_diff::images::KINDS.map(Kind::as_str).join(", ")
-        )),
-    }
-}
-
 #[derive(Args)]
 pub struct DiffArgs {
     /// The old image: an id (`5.10.0-46-amd64`) or a label one group gives it (`5.10`).
@@ -34,7 +24,7 @@ pub struct DiffArgs {
     pub new: String,
     /// Only these kinds (repeatable): struct, union, enum, func, tracepoint, lsm, kfunc,
     /// syscall, var, config.
-    #[arg(long = "kind", value_parser = parse_kind)]
+    #[arg(long = "kind", value_parser = crate::report_cmd::parse_item_kind)]
     pub kinds: Vec<Kind>,
     #[command(flatten)]
     pub dataset: DatasetArg,

@@ -9,13 +9,29 @@ use depsurf_surface::Kind;
 use crate::dataset_cmd::DatasetArg;
 use crate::inspect::emit;
 
-fn parse_kind(s: &str) -> Result<Kind, String> {
-    Kind::parse(s).ok_or_else(|| {
-        format!(
+/// `s` as one of `kinds`, or a message listing them.
+fn kind_among(s: &str, kinds: &[Kind]) -> Result<Kind, String> {
+    match Kind::parse(s) {
+        Some(k) if kinds.contains(&k) => Ok(k),
+        _ => Err(format!(
             "unknown kind {s:?}; one of: {}",
-            Kind::ALL.map(Kind::as_str).join(", ")
-        )
-    })
+            kinds
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// Any kind (`report`, `list`).
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    kind_among(s, &Kind::ALL)
+}
+
+/// A kind whose items stand on their own (`diff --kind`, `site --kind`).
+pub fn parse_item_kind(s: &str) -> Result<Kind, String> {
+    kind_among(s, &Kind::ITEMS)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

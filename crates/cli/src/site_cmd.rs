@@ -21,24 +21,12 @@ pub struct SiteArgs {
     pub no_summary: bool,
     /// Only these kinds (repeatable): struct, union, enum, func, tracepoint, lsm, kfunc,
     /// syscall, var, config.
-    #[arg(long = "kind", value_name = "KIND", value_parser = parse_kind)]
+    #[arg(long = "kind", value_name = "KIND", value_parser = crate::report_cmd::parse_item_kind)]
     pub kinds: Vec<depsurf_surface::Kind>,
     /// eBPF programs (objects, binaries embedding them, packages) to check against the
     /// dataset, each with a report page. Repeatable.
     #[arg(long = "check", value_name = "FILE")]
     pub check: Vec<PathBuf>,
-}
-
-fn parse_kind(s: &str) -> Result<depsurf_surface::Kind, String> {
-    match depsurf_surface::Kind::parse(s) {
-        Some(k) if depsurf_site::KINDS.contains(&k) => Ok(k),
-        _ => Err(format!(
-            "unknown kind {s:?}; one of: {}",
-            depsurf_site::KINDS
-                .map(depsurf_surface::Kind::as_str)
-                .join(", ")
-        )),
-    }
 }
 
 pub fn run(args: &SiteArgs, quiet: bool) -> Result<ExitCode> {

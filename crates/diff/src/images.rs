@@ -43,18 +43,7 @@ pub struct ImageDiff {
 }
 
 /// Kinds a whole-image diff covers (fields are inside their structs).
-pub const KINDS: [Kind; 10] = [
-    Kind::Struct,
-    Kind::Union,
-    Kind::Enum,
-    Kind::Func,
-    Kind::Tracepoint,
-    Kind::Lsm,
-    Kind::Kfunc,
-    Kind::Syscall,
-    Kind::Var,
-    Kind::Config,
-];
+pub const KINDS: [Kind; 10] = Kind::ITEMS;
 
 /// Compares images `old` and `new` for `kinds` (all of [`KINDS`] when empty).
 pub fn diff_images(

@@ -316,6 +316,21 @@ impl Kind {
         Kind::Config,
     ];
 
+    /// Kinds whose items stand on their own: every kind but fields, which are part of their
+    /// struct or union. A whole-image diff and the website cover these.
+    pub const ITEMS: [Kind; 10] = [
+        Kind::Struct,
+        Kind::Union,
+        Kind::Enum,
+        Kind::Func,
+        Kind::Tracepoint,
+        Kind::Lsm,
+        Kind::Kfunc,
+        Kind::Syscall,
+        Kind::Var,
+        Kind::Config,
+    ];
+
     /// Kinds read from the image's data and symbols (SPEC §3), with the types' help.
     pub const DATA: [Kind; 2] = [Kind::Tracepoint, Kind::Syscall];
 

@@ -26,19 +26,8 @@ pub enum SiteError {
     Report(#[from] depsurf_report::ReportError),
 }
 
-/// Kinds with a page per item (fields are shown in their structs).
-pub const KINDS: [Kind; 10] = [
-    Kind::Struct,
-    Kind::Union,
-    Kind::Enum,
-    Kind::Func,
-    Kind::Tracepoint,
-    Kind::Lsm,
-    Kind::Kfunc,
-    Kind::Syscall,
-    Kind::Var,
-    Kind::Config,
-];
+/// Kinds on the site (fields are shown in their structs).
+pub const KINDS: [Kind; 10] = Kind::ITEMS;
 
 /// Kinds with a page per item. Variables (tens of thousands per image, each only present or
 /// absent) are shown in their index pages only.
