@@ -55,30 +55,42 @@ pub fn json(d: &ImageDiff) -> Value {
     json!({"schema": 1, "old": d.old, "new": d.new, "kinds": kinds})
 }
 
-/// One row per kind: the counts, then one column per change name.
-pub fn csv(d: &ImageDiff) -> String {
-    let mut o = String::from("old,new,kind,old_count,new_count,added,removed,changed");
+/// The header of a CSV of kind counts: `prefix` columns, the counts, the change names.
+pub(crate) fn csv_header(prefix: &str) -> String {
+    let mut o = format!("{prefix},kind,old_count,new_count,added,removed,changed");
     for n in CHANGE_NAMES {
         let _ = write!(o, ",{n}");
     }
     o.push('\n');
+    o
+}
+
+/// One CSV row of `k`'s counts after the `prefix` columns.
+pub(crate) fn csv_row(o: &mut String, prefix: &[&str], k: &KindDiff) {
+    for p in prefix {
+        let _ = write!(o, "{p},");
+    }
+    let _ = write!(
+        o,
+        "{},{},{},{},{},{}",
+        k.kind.title(),
+        k.old,
+        k.new,
+        k.added,
+        k.removed,
+        k.changed
+    );
+    for n in CHANGE_NAMES {
+        let _ = write!(o, ",{}", k.changes.get(n).copied().unwrap_or(0));
+    }
+    o.push('\n');
+}
+
+/// One row per kind: the counts, then one column per change name.
+pub fn csv(d: &ImageDiff) -> String {
+    let mut o = csv_header("old,new");
     for k in &d.kinds {
-        let _ = write!(
-            o,
-            "{},{},{},{},{},{},{},{}",
-            d.old,
-            d.new,
-            k.kind.title(),
-            k.old,
-            k.new,
-            k.added,
-            k.removed,
-            k.changed
-        );
-        for n in CHANGE_NAMES {
-            let _ = write!(o, ",{}", k.changes.get(n).copied().unwrap_or(0));
-        }
-        o.push('\n');
+        csv_row(&mut o, &[&d.old, &d.new], k);
     }
     o
 }

@@ -244,31 +244,11 @@ pub fn markdown(s: &Summary) -> String {
 /// CSV: one row per group pair and kind (`group,old,new,kind,old_count,new_count,added,
 /// removed,changed,<change names>`).
 pub fn pairs_csv(s: &Summary) -> String {
-    let mut o = String::from("group,old,new,kind,old_count,new_count,added,removed,changed");
-    for n in CHANGE_NAMES {
-        let _ = write!(o, ",{n}");
-    }
-    o.push('\n');
+    let mut o = crate::diff::csv_header("group,old,new");
     for g in &s.groups {
         for p in &g.pairs {
             for k in &p.diff.kinds {
-                let _ = write!(
-                    o,
-                    "{},{},{},{},{},{},{},{},{}",
-                    g.name,
-                    p.old_label,
-                    p.new_label,
-                    k.kind.title(),
-                    k.old,
-                    k.new,
-                    k.added,
-                    k.removed,
-                    k.changed
-                );
-                for n in CHANGE_NAMES {
-                    let _ = write!(o, ",{}", k.changes.get(n).copied().unwrap_or(0));
-                }
-                o.push('\n');
+                crate::diff::csv_row(&mut o, &[&g.name, &p.old_label, &p.new_label], k);
             }
         }
     }
