@@ -54,22 +54,10 @@ pub fn run(args: &SiteArgs, quiet: bool) -> Result<ExitCode> {
     let fresh = if args.out.exists() {
         None
     } else {
-        let parent = match args.out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&parent).map_err(|e| anyhow!("{}: {e}", parent.display()))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".site-")
-            .tempdir_in(&parent)
-            .map_err(|e| anyhow!("{}: {e}", parent.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
-                .map_err(|e| anyhow!("{}: {e}", tmp.path().display()))?;
-        }
-        Some(tmp)
+        Some(
+            depsurf_image::atomic::NewDir::beside(&args.out, "site-")
+                .map_err(|(p, e)| anyhow!("{}: {e}", p.display()))?,
+        )
     };
     let dir = fresh.as_ref().map_or(args.out.as_path(), |t| t.path());
     let w = depsurf_site::build(
@@ -85,11 +73,8 @@ pub fn run(args: &SiteArgs, quiet: bool) -> Result<ExitCode> {
         e => anyhow!("{}: {e}", ds.store_location()),
     })?;
     if let Some(tmp) = fresh {
-        let tmp = tmp.keep();
-        std::fs::rename(&tmp, &args.out).map_err(|e| {
-            let _ = std::fs::remove_dir_all(&tmp);
-            anyhow!("{}: {e}", args.out.display())
-        })?;
+        tmp.finish()
+            .map_err(|e| anyhow!("{}: {e}", args.out.display()))?;
     }
     if !quiet {
         eprintln!(

@@ -6,7 +6,7 @@
 //! [`is_temp_of`] tells such leftovers apart for whoever cleans the directory.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes `data` to `path` atomically, with the permissions of a newly created file
 /// (`0644` before the umask). The data is synced before the rename and the directory after
@@ -44,6 +44,54 @@ pub fn is_temp_of(file_name: &str, target_prefix: &str) -> bool {
     file_name
         .strip_prefix('.')
         .is_some_and(|r| r.starts_with(target_prefix) && r.ends_with(TEMP_SUFFIX))
+}
+
+/// A new directory written in full before it appears: a temporary directory beside `out`
+/// (named `.<prefix><random>`), renamed to `out` by [`NewDir::finish`]; dropped unfinished,
+/// it is removed with what was written into it.
+pub struct NewDir {
+    tmp: tempfile::TempDir,
+    out: PathBuf,
+}
+
+impl NewDir {
+    /// Creates the temporary directory beside `out` (creating `out`'s parent), with the
+    /// permissions of an ordinary directory. An error names the path it concerns.
+    pub fn beside(out: &Path, prefix: &str) -> Result<NewDir, (PathBuf, std::io::Error)> {
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| (parent.clone(), e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{prefix}"))
+            .tempdir_in(&parent)
+            .map_err(|e| (parent.clone(), e))?;
+        #[cfg(unix)]
+        {
+            // A temporary directory is private; the result is an ordinary directory.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| (tmp.path().to_path_buf(), e))?;
+        }
+        Ok(NewDir {
+            tmp,
+            out: out.to_path_buf(),
+        })
+    }
+
+    /// Where to write the directory's content.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Renames the directory to `out` (removing it if that fails).
+    pub fn finish(self) -> std::io::Result<()> {
+        let kept = self.tmp.keep();
+        std::fs::rename(&kept, &self.out).inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(&kept);
+        })
+    }
 }
 
 /// The process umask, read from /proc (it cannot be read without changing it otherwise).

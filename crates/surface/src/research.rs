@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Value, json};
 
@@ -710,23 +710,7 @@ pub fn export(
             out.display()
         )));
     }
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".export-")
-        .tempdir_in(&parent)
-        .map_err(io(&parent))?;
-    #[cfg(unix)]
-    {
-        // A temporary directory is private; the export is an ordinary directory.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
-            .map_err(io(tmp.path()))?;
-    }
+    let tmp = depsurf_image::atomic::NewDir::beside(out, "export-").map_err(|(p, e)| io(&p)(e))?;
     for d in DIRS.iter().copied().chain(JSON_DIRS).chain(["config"]) {
         let p = tmp.path().join(d);
         std::fs::create_dir(&p).map_err(io(&p))?;
@@ -799,12 +783,7 @@ pub fn export(
         let p = tmp.path().join("depsurf-manifest.toml");
         std::fs::write(&p, m.to_toml()).map_err(io(&p))?;
     }
-    let kept = tmp.keep();
-    std::fs::rename(&kept, out).map_err(|e| {
-        let _ = std::fs::remove_dir_all(&kept);
-        io(out)(e)
-    })?;
-    Ok(())
+    tmp.finish().map_err(io(out))
 }
 
 /// Reads every image of a research layout.
