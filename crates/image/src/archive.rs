@@ -6,7 +6,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Component, Path};
 
 use crate::bytes::Bytes;
-use crate::decompress::{Compression, Decoder, Limits, problem_from_io};
+use crate::decompress::{Compression, Decoder, Limits, problem_from_io, read_full};
 use crate::error::Problem;
 
 /// Members up to this size are kept in memory; larger ones go to a temporary file.
@@ -203,20 +203,6 @@ impl<R: Read> ArReader<R> {
             pos: &mut self.pos,
         }
     }
-}
-
-/// Reads into `buf` until it is full or the input ends; returns how much was read.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 /// Adds what is read through it to a position.

@@ -165,6 +165,20 @@ impl std::fmt::Display for LimitError {
 
 impl std::error::Error for LimitError {}
 
+/// Reads into `buf` until it is full or the input ends; returns how much was read.
+pub(crate) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
 /// Turns an I/O error from a [`Decoder`] back into the problem it reports.
 pub fn problem_from_io(e: io::Error, format: Compression) -> Problem {
     if e.get_ref().is_some_and(|inner| inner.is::<LimitError>()) {
@@ -344,19 +358,11 @@ impl<R: Read> Lz4Legacy<R> {
     /// Reads a little-endian u32, or `None` at a clean end of input.
     fn word(&mut self) -> io::Result<Option<u32>> {
         let mut b = [0u8; 4];
-        let mut got = 0;
-        while got < 4 {
-            let n = self.input.read(&mut b[got..])?;
-            if n == 0 {
-                return if got == 0 {
-                    Ok(None)
-                } else {
-                    Err(io::ErrorKind::UnexpectedEof.into())
-                };
-            }
-            got += n;
+        match read_full(&mut self.input, &mut b)? {
+            0 => Ok(None),
+            4 => Ok(Some(u32::from_le_bytes(b))),
+            _ => Err(io::ErrorKind::UnexpectedEof.into()),
         }
-        Ok(Some(u32::from_le_bytes(b)))
     }
 
     fn next_block(&mut self) -> io::Result<bool> {
@@ -382,13 +388,7 @@ impl<R: Read> Lz4Legacy<R> {
                 return Ok(false);
             }
             self.block.resize(len as usize, 0);
-            let mut got = 0;
-            while got < self.block.len() {
-                match self.input.read(&mut self.block[got..])? {
-                    0 => break,
-                    n => got += n,
-                }
-            }
+            let got = read_full(&mut self.input, &mut self.block)?;
             if got == 0 {
                 // The last word was the decompressed-size trailer the kernel appends.
                 return Ok(false);
