@@ -178,24 +178,31 @@ const LTS_SERIES: &[&str] = &[
 /// separators or control characters, not starting with '.' (so not `.` or `..`).
 pub fn is_plain_name(s: &str) -> bool {
     !s.is_empty()
-        && s.len() <= 200
+        && s.len() <= NAME_MAX
         && !s.starts_with('.')
         && !s.chars().any(|c| c == '/' || c == '\\' || c.is_control())
 }
 
+/// The longest plain name, in bytes (file systems allow 255; room is left for extensions).
+const NAME_MAX: usize = 200;
+
 /// `s` made a plain name (see [`is_plain_name`]): a path's last component, other separators
-/// and control characters as '_', a leading '.' prefixed with '_'.
+/// and control characters as '_', a leading '.' prefixed with '_', cut to [`NAME_MAX`]
+/// bytes at a character boundary.
 pub fn plain_name(s: &str) -> String {
     let last = s.trim_end_matches('/').rsplit('/').next().unwrap_or("");
     let mut out: String = last
         .chars()
         .map(|c| if c == '\\' || c.is_control() { '_' } else { c })
-        .take(200)
         .collect();
     if out.starts_with('.') || out.is_empty() {
         out.insert(0, '_');
-        out.truncate(200);
     }
+    let mut end = out.len().min(NAME_MAX);
+    while !out.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.truncate(end);
     out
 }
 
@@ -515,6 +522,15 @@ mod tests {
             );
         }
         assert_eq!(plain_name("/tmp/vmlinux-ab"), "vmlinux-ab");
+        // Long names are cut at a character boundary, within the byte limit.
+        for long in [
+            "é".repeat(150),
+            format!(".{}", "é".repeat(150)),
+            "x".repeat(300),
+        ] {
+            let p = plain_name(&long);
+            assert!(is_plain_name(&p) && p.len() >= NAME_MAX - 1, "{p:?}");
+        }
         assert_eq!(plain_name("../.."), "_..");
         assert_eq!(plain_name("7.2.13+deb14-amd64"), "7.2.13+deb14-amd64");
         let mut m = Manifest {
