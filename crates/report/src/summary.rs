@@ -155,15 +155,7 @@ pub fn markdown(s: &Summary) -> String {
         }
         let kinds = kinds_of(g);
         let _ = writeln!(o, "## {}\n", g.name);
-        let _ = write!(o, "| pair |");
-        for k in &kinds {
-            let _ = write!(o, " {} |", k.title());
-        }
-        let _ = write!(o, "\n|---|");
-        for _ in &kinds {
-            let _ = write!(o, "--:|");
-        }
-        o.push('\n');
+        pairs_header(&mut o, kinds.iter().map(|k| k.title()));
         for p in &g.pairs {
             let _ = write!(o, "| {} → {} |", p.old_label, p.new_label);
             for k in &kinds {
@@ -186,15 +178,8 @@ pub fn markdown(s: &Summary) -> String {
             })
             .collect();
         if !used.is_empty() {
-            let _ = write!(o, "\n| pair |");
-            for n in &used {
-                let _ = write!(o, " {n} |");
-            }
-            let _ = write!(o, "\n|---|");
-            for _ in &used {
-                let _ = write!(o, "--:|");
-            }
             o.push('\n');
+            pairs_header(&mut o, used.iter().copied());
             for p in &g.pairs {
                 let _ = write!(o, "| {} → {} |", p.old_label, p.new_label);
                 for n in &used {
@@ -239,6 +224,20 @@ pub fn markdown(s: &Summary) -> String {
         );
     }
     o
+}
+
+/// A Markdown table header of one row per pair: `| pair | <cols> |` and the alignment row
+/// (the columns are numbers, right-aligned).
+fn pairs_header<'a>(o: &mut String, cols: impl Iterator<Item = &'a str> + Clone) {
+    o.push_str("| pair |");
+    for c in cols.clone() {
+        let _ = write!(o, " {c} |");
+    }
+    o.push_str("\n|---|");
+    for _ in cols {
+        o.push_str("--:|");
+    }
+    o.push('\n');
 }
 
 /// CSV: one row per group pair and kind (`group,old,new,kind,old_count,new_count,added,
