@@ -37,7 +37,7 @@ fn real_main() -> Result<(), String> {
             "--helpers" => opts.helper_table = true,
             "--filter-list" => opts.filter_functions_list = true,
             "--detail" => detail = true,
-            "--no-cache" => opts.use_cache = false,
+            "--no-cache" => opts.cache = depsurf_verify::CachePolicy::Refresh,
             "--functions" => {
                 opts.functions = args
                     .next()

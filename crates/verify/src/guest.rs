@@ -90,6 +90,29 @@ fn static_lib_dir() -> Option<PathBuf> {
         .find(|d| d.join("libelf.a").exists() && d.join("libz.a").exists())
 }
 
+/// What building the guest needs and this machine lacks, in words (with what to install);
+/// `None` when everything is there. Cargo itself is not checked (see [`build`]).
+pub fn missing_build_prerequisites() -> Option<String> {
+    let mut missing = Vec::new();
+    if static_lib_dir().is_none() {
+        missing.push("the static libelf and zlib (Debian: libelf-dev zlib1g-dev)");
+    }
+    for (tool, what) in [
+        ("make", "make"),
+        ("pkg-config", "pkg-config"),
+        ("cc", "a C compiler (gcc)"),
+    ] {
+        let found = Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            missing.push(what);
+        }
+    }
+    (!missing.is_empty()).then(|| format!("building the verify guest needs {}", missing.join(", ")))
+}
+
 /// Builds the guest into `cache_dir/guest-target` and returns the binary's path.
 pub fn build(cache_dir: &Path, progress: &dyn Fn(&str)) -> Result<PathBuf> {
     let src = source_dir();

@@ -32,6 +32,6 @@ pub use error::{Error, Result};
 pub use kernel::BootKernel;
 pub use qemu::Accel;
 pub use run::{
-    Config, ObjectInput, ObjectResult, Options, Outcome, SetupProblem, Summary, Timings,
-    Verification, Verifier, default_cache_dir,
+    CachePolicy, Config, ObjectInput, ObjectResult, Options, Outcome, SetupProblem, Summary,
+    Timings, Verification, Verifier, default_cache_dir,
 };

@@ -75,8 +75,8 @@ pub struct Options {
     pub default_max_entries: u32,
     /// The same for ring buffers, in bytes.
     pub default_ringbuf_bytes: u32,
-    /// Read and write the result cache.
-    pub use_cache: bool,
+    /// How the result cache is used.
+    pub cache: CachePolicy,
     /// gzip the initramfs.
     pub gzip_initramfs: bool,
     /// Boot the uncompressed ELF vmlinux through its PVH entry when the kernel has one
@@ -102,12 +102,23 @@ impl Default for Options {
             extra_kernel_args: Vec::new(),
             default_max_entries: 1024,
             default_ringbuf_bytes: 256 << 10,
-            use_cache: true,
+            cache: CachePolicy::Use,
             gzip_initramfs: false,
             pvh_boot: true,
             keep_dir: None,
         }
     }
+}
+
+/// How [`Verifier::run`] uses the result cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CachePolicy {
+    /// Return a cached result when there is one; store completed results.
+    Use,
+    /// Always boot; store the completed result.
+    Refresh,
+    /// Always boot; store nothing.
+    Off,
 }
 
 /// How the boot went.
@@ -337,7 +348,7 @@ impl Verifier {
             .cache_dir
             .join("results")
             .join(format!("{}.json", &key[..40]));
-        if options.use_cache
+        if options.cache == CachePolicy::Use
             && let Ok(bytes) = std::fs::read(&cache_file)
             && let Ok(mut v) = serde_json::from_slice::<Verification>(&bytes)
         {
@@ -345,7 +356,7 @@ impl Verifier {
             return Ok(v);
         }
         let v = self.boot_and_collect(kernel, objects, options)?;
-        if options.use_cache && v.outcome == Outcome::Completed {
+        if options.cache != CachePolicy::Off && v.outcome == Outcome::Completed {
             let dir = cache_file.parent().expect("has a parent");
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
             let json = serde_json::to_vec(&v).expect("plain data serialises");

@@ -1,6 +1,9 @@
 //! A small fixed workload run after attaching, so that attached programs see events: a few
-//! syscalls, a file created, written, read and removed, a fork and exec of this binary in
-//! child mode, a TCP round trip over loopback, and a nanosleep.
+//! syscalls (among them a signal 0 sent to ourselves with tgkill), a file created, written,
+//! read and removed, a fork and exec of this binary in child mode, a TCP round trip over
+//! loopback with the default congestion control and one more with each registered
+//! congestion control that is not built in (a struct_ops one loaded by the program under
+//! test), and a nanosleep.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -20,6 +23,8 @@ pub fn run() {
         libc::getuid();
         let mut uts: libc::utsname = std::mem::zeroed();
         libc::uname(&mut uts);
+        // Signal 0 checks the target and delivers nothing: reaches do_tkill.
+        libc::syscall(libc::SYS_tgkill, libc::getpid(), libc::gettid(), 0);
     }
     let _ = std::fs::read_to_string("/proc/self/stat");
 
@@ -39,7 +44,10 @@ pub fn run() {
         let _ = c.wait();
     }
 
-    tcp_round_trip();
+    tcp_round_trip(None);
+    for cc in extra_congestion_controls() {
+        tcp_round_trip(Some(&cc));
+    }
 
     std::thread::sleep(Duration::from_millis(5));
 }
@@ -50,7 +58,32 @@ pub fn child() {
     std::thread::sleep(Duration::from_millis(1));
 }
 
-fn tcp_round_trip() {
+/// Congestion controls registered besides the built-in `reno` and `cubic`.
+fn extra_congestion_controls() -> Vec<String> {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control")
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter(|c| *c != "reno" && *c != "cubic")
+        .map(str::to_string)
+        .collect()
+}
+
+/// Sets TCP_CONGESTION on a socket (ignoring failure).
+fn set_congestion(s: &TcpStream, cc: &str) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: setsockopt with a valid buffer and its length.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            cc.as_ptr().cast(),
+            cc.len() as libc::socklen_t,
+        );
+    }
+}
+
+fn tcp_round_trip(cc: Option<&str>) {
     let Ok(listener) = TcpListener::bind("127.0.0.1:0") else {
         return;
     };
@@ -60,14 +93,27 @@ fn tcp_round_trip() {
     let Ok(mut client) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
         return;
     };
+    if let Some(cc) = cc {
+        set_congestion(&client, cc);
+    }
     let _ = client.set_read_timeout(Some(Duration::from_secs(2)));
     let Ok((mut server, _)) = listener.accept() else {
         return;
     };
     let _ = server.set_read_timeout(Some(Duration::from_secs(2)));
-    let mut buf = [0u8; 4];
-    if client.write_all(b"ping").is_ok() && server.read_exact(&mut buf).is_ok() {
-        let _ = server.write_all(b"pong");
-        let _ = client.read_exact(&mut buf);
+    if let Some(cc) = cc {
+        set_congestion(&server, cc);
+    }
+    // Enough data for a few acknowledgements both ways (congestion control callbacks run
+    // on them).
+    let block = vec![0x5au8; 16 << 10];
+    let mut back = vec![0u8; block.len()];
+    for _ in 0..4 {
+        if client.write_all(&block).is_err() || server.read_exact(&mut back).is_err() {
+            return;
+        }
+        if server.write_all(&block).is_err() || client.read_exact(&mut back).is_err() {
+            return;
+        }
     }
 }
