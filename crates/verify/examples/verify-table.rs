@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! verify-table [--helpers] [--functions a,b,...] [--filter-list] [--accel kvm|tcg]
-//!              [--jobs N] [--no-cache] [--json DIR] [--keep DIR]
+//!              [--jobs N] [--no-cache] [--no-pvh] [--detail] [--json DIR] [--keep DIR]
 //!              --kernel PKG_OR_VMLINUZ... --object OBJ.bpf.o...
 //! ```
 
@@ -37,6 +37,7 @@ fn real_main() -> Result<(), String> {
             "--helpers" => opts.helper_table = true,
             "--filter-list" => opts.filter_functions_list = true,
             "--detail" => detail = true,
+            "--no-pvh" => opts.pvh_boot = false,
             "--no-cache" => opts.cache = depsurf_verify::CachePolicy::Refresh,
             "--functions" => {
                 opts.functions = args

@@ -1,5 +1,6 @@
 //! The kernel to boot: a boot image given directly, or the one inside a Debian package
-//! (`boot/vmlinuz-<release>`), extracted once into the cache.
+//! (`boot/vmlinuz-<release>`, or `usr/lib/modules/<release>/vmlinuz` in Debian 14's
+//! `linux-binary-*` packages), extracted once into the cache.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -80,12 +81,24 @@ fn release_of_name(name: &str) -> Option<String> {
     name.strip_prefix("vmlinuz-").map(str::to_string)
 }
 
+/// The release a package member's path names: `boot/vmlinuz-<release>` or
+/// `[usr/]lib/modules/<release>/vmlinuz`.
+fn release_of_member(path: &str) -> Option<String> {
+    if let Some(name) = path.strip_prefix("boot/") {
+        return release_of_name(name).filter(|r| !r.is_empty() && !r.contains('/'));
+    }
+    let rest = path.strip_prefix("usr/").unwrap_or(path);
+    let rel = rest
+        .strip_prefix("lib/modules/")?
+        .strip_suffix("/vmlinuz")?;
+    (!rel.is_empty() && !rel.contains('/')).then(|| rel.to_string())
+}
+
 struct BootMember;
 
 impl Selector for BootMember {
     fn wants(&mut self, path: &str) -> bool {
-        path.strip_prefix("boot/")
-            .is_some_and(|n| n.starts_with("vmlinuz-"))
+        release_of_member(path).is_some()
     }
     fn done(&mut self, kept: &[Member], _next: &str) -> bool {
         !kept.is_empty()
@@ -180,7 +193,7 @@ fn from_package(input: &Path, cache_dir: &Path) -> Result<BootKernel> {
         && let Ok(info) = serde_json::from_slice::<Extracted>(&info)
     {
         return Ok(BootKernel {
-            release: release_of_name(info.member.rsplit('/').next().unwrap_or("")),
+            release: release_of_member(&info.member),
             pvh_elf: Some(dir.join(PVH_ELF)).filter(|p| info.pvh && p.exists()),
             image,
             sha256: info.sha256,
@@ -201,7 +214,8 @@ fn from_package(input: &Path, cache_dir: &Path) -> Result<BootKernel> {
     .map_err(|p| err(p.to_string()))?;
     let Some(member) = pkg.members.into_iter().next() else {
         return Err(err(format!(
-            "the package ({}) has no boot/vmlinuz-* member: not a kernel image package",
+            "the package ({}) has no boot/vmlinuz-* or usr/lib/modules/*/vmlinuz member: not \
+             a kernel image package",
             pkg.control.package.as_deref().unwrap_or("unnamed")
         )));
     };
@@ -231,7 +245,7 @@ fn from_package(input: &Path, cache_dir: &Path) -> Result<BootKernel> {
         image,
         sha256: info.sha256,
         input: input.to_path_buf(),
-        release: release_of_name(member.path.rsplit('/').next().unwrap_or("")),
+        release: release_of_member(&member.path),
         arch,
         pvh_elf: pvh,
     })
@@ -271,6 +285,28 @@ mod tests {
         .unwrap();
         let e = prepare(&deb, dir.path()).unwrap_err().to_string();
         assert!(e.contains("cut.deb") && e.contains("data.tar"), "{e}");
+    }
+
+    #[test]
+    fn boot_images_are_found_in_both_package_layouts() {
+        assert_eq!(
+            release_of_member("boot/vmlinuz-6.1.0-47-amd64").as_deref(),
+            Some("6.1.0-47-amd64")
+        );
+        assert_eq!(
+            release_of_member("usr/lib/modules/7.2.13+deb14-amd64/vmlinuz").as_deref(),
+            Some("7.2.13+deb14-amd64")
+        );
+        assert_eq!(
+            release_of_member("lib/modules/5.10.0-32-amd64/vmlinuz").as_deref(),
+            Some("5.10.0-32-amd64")
+        );
+        assert_eq!(release_of_member("boot/System.map-6.1.0-47-amd64"), None);
+        assert_eq!(
+            release_of_member("usr/lib/modules/7.2.13+deb14-amd64/kernel/x/vmlinuz"),
+            None
+        );
+        assert_eq!(release_of_member("boot/vmlinuz-"), None);
     }
 
     #[test]

@@ -195,6 +195,12 @@ pub struct ProgramRecord {
     /// was retried without them, so the program fails only if it uses one of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub maps_not_created: Vec<String>,
+    /// Kernel functions (kfunc externs) the kernel lacks, which libbpf would refuse for the
+    /// whole object: the load was retried with them made weak externs, so the program fails
+    /// only if it calls one of them (the verifier then says `kfunc 'X' is referenced but
+    /// wasn't resolved`). A libbpf tool loading the whole object fails on such a kernel.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub externs_weakened: Vec<String>,
     /// libbpf's warnings: every line (at most 40) outside a verifier log, and the last 30
     /// lines of each verifier log, each line cut at 400 bytes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -392,6 +398,7 @@ mod tests {
             workload_died: None,
             maps_resized: vec![],
             maps_not_created: vec![],
+            externs_weakened: vec![],
             log: vec![],
             ms: 3,
         });

@@ -688,7 +688,7 @@ mod tests {
         assert_eq!(v.setup_problems.len(), 1);
         assert_eq!(v.objects[0].listed.len(), 1);
         assert_eq!(v.objects[0].programs.len(), 1);
-        assert_eq!(v.objects[1].programs.len(), 6);
+        assert_eq!(v.objects[1].programs.len(), 7);
         assert!(
             v.objects[2]
                 .error
@@ -704,13 +704,13 @@ mod tests {
         assert_eq!(
             s,
             Summary {
-                tried: 7,
-                loaded: 4,
+                tried: 8,
+                loaded: 5,
                 load_failed: 2,
-                attached: 2,
+                attached: 3,
                 attach_failed: 1,
-                with_events: 1,
-                events: 3,
+                with_events: 2,
+                events: 4,
             }
         );
     }

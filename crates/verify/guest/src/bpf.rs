@@ -126,22 +126,44 @@ pub fn prog_type_name(t: sys::bpf_prog_type) -> String {
     if s.is_empty() { format!("type {t}") } else { s }
 }
 
-/// An opened object, closed on drop.
-struct Object(*mut sys::bpf_object);
+/// An opened object, closed on drop. Objects opened from memory keep their buffer, which
+/// libbpf reads until the load.
+struct Object {
+    ptr: *mut sys::bpf_object,
+    /// The bytes libbpf reads the object from.
+    _buf: Vec<u8>,
+}
 
 impl Object {
     fn open(path: &str) -> Result<Object, Failure> {
-        let c = CString::new(path).map_err(|_| Failure {
+        Object::open_patched(path, &[])
+    }
+
+    /// Opens the object at `path` with the undefined global symbols named in `weaken` made
+    /// weak (see [`weaken_externs`]).
+    fn open_patched(path: &str, weaken: &[String]) -> Result<Object, Failure> {
+        let fail = |message: String| Failure {
             errno: None,
-            message: format!("object path {path:?} contains NUL"),
+            message,
             log: Vec::new(),
-        })?;
+        };
+        let c =
+            CString::new(path).map_err(|_| fail(format!("object path {path:?} contains NUL")))?;
+        let mut bytes = std::fs::read(path).map_err(|e| fail(format!("{path}: {e}")))?;
+        if !weaken.is_empty() {
+            weaken_externs(&mut bytes, weaken);
+        }
+        // The object's name (which prefixes its internal maps' names) comes from the path,
+        // as bpf_object__open_file would have it.
         let opts = sys::bpf_object_open_opts {
             sz: std::mem::size_of::<sys::bpf_object_open_opts>() as _,
+            object_name: c.as_ptr(),
             ..Default::default()
         };
-        // SAFETY: valid path and options structure.
-        let obj = unsafe { sys::bpf_object__open_file(c.as_ptr(), &opts) };
+        // SAFETY: a valid buffer (kept alive with the object), its size, and options whose
+        // strings outlive the call.
+        let obj =
+            unsafe { sys::bpf_object__open_mem(bytes.as_ptr().cast(), bytes.len() as _, &opts) };
         if obj.is_null() {
             let errno = last_errno();
             return Err(Failure {
@@ -150,7 +172,10 @@ impl Object {
                 log: take_log(),
             });
         }
-        Ok(Object(obj))
+        Ok(Object {
+            ptr: obj,
+            _buf: bytes,
+        })
     }
 
     fn programs(&self) -> Vec<*mut sys::bpf_program> {
@@ -158,7 +183,7 @@ impl Object {
         let mut p = ptr::null_mut();
         loop {
             // SAFETY: iterating the programs of a live object.
-            p = unsafe { sys::bpf_object__next_program(self.0, p) };
+            p = unsafe { sys::bpf_object__next_program(self.ptr, p) };
             if p.is_null() {
                 return out;
             }
@@ -171,7 +196,7 @@ impl Object {
         let mut m = ptr::null_mut();
         loop {
             // SAFETY: iterating the maps of a live object.
-            m = unsafe { sys::bpf_object__next_map(self.0, m) };
+            m = unsafe { sys::bpf_object__next_map(self.ptr, m) };
             if m.is_null() {
                 return out;
             }
@@ -183,7 +208,7 @@ impl Object {
 impl Drop for Object {
     fn drop(&mut self) {
         // SAFETY: the object was opened by us and is closed once.
-        unsafe { sys::bpf_object__close(self.0) };
+        unsafe { sys::bpf_object__close(self.ptr) };
     }
 }
 
@@ -204,6 +229,92 @@ pub fn list(path: &str) -> Result<Vec<ProgramInfo>, Failure> {
     let progs = obj.programs().into_iter().map(prog_info).collect();
     let _ = take_log();
     Ok(progs)
+}
+
+/// Makes the undefined global symbols named in `names` weak, in place, in a 64-bit
+/// little-endian ELF object (eBPF objects are; anything else is left alone). libbpf then
+/// resolves a missing kernel function of that name to nothing instead of failing the whole
+/// object, and the verifier refuses only a program that really calls it.
+fn weaken_externs(elf: &mut [u8], names: &[String]) -> usize {
+    fn rd<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
+        b.get(off..off.checked_add(N)?)?.try_into().ok()
+    }
+    let u16_at = |b: &[u8], o: usize| rd::<2>(b, o).map(u16::from_le_bytes);
+    let u32_at = |b: &[u8], o: usize| rd::<4>(b, o).map(u32::from_le_bytes);
+    let u64_at = |b: &[u8], o: usize| rd::<8>(b, o).map(u64::from_le_bytes);
+    const SHT_SYMTAB: u32 = 2;
+    const STB_GLOBAL: u8 = 1;
+    const STB_WEAK: u8 = 2;
+    if elf.get(..6) != Some(b"\x7fELF\x02\x01") {
+        return 0;
+    }
+    let Some((shoff, shentsize, shnum)) = (|| {
+        Some((
+            usize::try_from(u64_at(elf, 0x28)?).ok()?,
+            usize::from(u16_at(elf, 0x3a)?),
+            usize::from(u16_at(elf, 0x3c)?),
+        ))
+    })() else {
+        return 0;
+    };
+    if shentsize < 64 {
+        return 0;
+    }
+    let section = |i: usize| -> Option<(u32, usize, usize, u32, usize)> {
+        let h = shoff.checked_add(i.checked_mul(shentsize)?)?;
+        Some((
+            u32_at(elf, h + 4)?,
+            usize::try_from(u64_at(elf, h + 0x18)?).ok()?,
+            usize::try_from(u64_at(elf, h + 0x20)?).ok()?,
+            u32_at(elf, h + 0x28)?,
+            usize::try_from(u64_at(elf, h + 0x38)?).ok()?,
+        ))
+    };
+    let sections: Vec<_> = (0..shnum).map(section).collect();
+    let mut weaken_at = Vec::new();
+    for &(kind, off, size, link, entsize) in sections.iter().flatten() {
+        if kind != SHT_SYMTAB || entsize < 24 {
+            continue;
+        }
+        let Some(&Some((_, stroff, strsize, _, _))) = sections.get(link as usize) else {
+            continue;
+        };
+        let Some(strtab) = elf.get(stroff..stroff.saturating_add(strsize)) else {
+            continue;
+        };
+        for k in 0..size / entsize {
+            let sym = off.saturating_add(k * entsize);
+            let (Some(name_off), Some(shndx), Some(&info)) =
+                (u32_at(elf, sym), u16_at(elf, sym + 6), elf.get(sym + 4))
+            else {
+                break;
+            };
+            if shndx != 0 || info >> 4 != STB_GLOBAL {
+                continue;
+            }
+            let Some(rest) = strtab.get(name_off as usize..) else {
+                continue;
+            };
+            let name = &rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())];
+            if names.iter().any(|n| n.as_bytes() == name) {
+                weaken_at.push((sym + 4, (STB_WEAK << 4) | (info & 0xf)));
+            }
+        }
+    }
+    for &(at, info) in &weaken_at {
+        elf[at] = info;
+    }
+    weaken_at.len()
+}
+
+/// The kernel function libbpf could not find, from its warning
+/// `extern (func ksym) 'NAME': not found in kernel or module BTFs`.
+fn missing_kfunc(log: &[String]) -> Option<String> {
+    log.iter().find_map(|l| {
+        let rest = l.split("extern (func ksym) '").nth(1)?;
+        let (name, after) = rest.split_once('\'')?;
+        after.contains("not found").then(|| name.to_string())
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -328,8 +439,8 @@ fn keeps_zero(t: sys::bpf_map_type) -> bool {
     )
 }
 
-/// How many times a load is retried without a map that failed to be created.
-const MAX_MAP_RETRIES: usize = 8;
+/// How many maps (and, apart, how many kernel functions) a load may be retried without.
+const MAX_RETRIES: usize = 8;
 
 struct Prepared {
     obj: Object,
@@ -338,10 +449,16 @@ struct Prepared {
 }
 
 /// Opens the object and prepares `name` alone for loading: other programs off, struct_ops
-/// maps off unless `name` is a struct_ops program, unsized maps sized, and the maps in
-/// `not_created` off.
-fn prepare(path: &str, name: &str, job: &Job, not_created: &[String]) -> Result<Prepared, Failure> {
-    let obj = Object::open(path)?;
+/// maps off unless `name` is a struct_ops program, unsized maps sized, the maps in
+/// `not_created` off, and the kernel functions in `weakened` made weak externs.
+fn prepare(
+    path: &str,
+    name: &str,
+    job: &Job,
+    not_created: &[String],
+    weakened: &[String],
+) -> Result<Prepared, Failure> {
+    let obj = Object::open_patched(path, weakened)?;
     let mut target = ptr::null_mut();
     for p in obj.programs() {
         // SAFETY: `p` belongs to `obj`.
@@ -445,6 +562,7 @@ pub fn try_program(index: usize, path: &str, info: &ProgramInfo, job: &Job, pipe
         workload_died: None,
         maps_resized: Vec::new(),
         maps_not_created: Vec::new(),
+        externs_weakened: Vec::new(),
         log: Vec::new(),
         ms: 0,
     };
@@ -462,12 +580,16 @@ pub fn try_program(index: usize, path: &str, info: &ProgramInfo, job: &Job, pipe
         return;
     }
 
-    // Load, leaving out maps the kernel refuses to create (each retry starts afresh: a
-    // libbpf object is loaded at most once).
+    // Load. Two things fail a whole object although one program may not need them: a map
+    // the kernel refuses to create, and a kernel function (kfunc) the kernel lacks. The
+    // load is retried without such a map, or with such a function made a weak extern
+    // (libbpf then poisons calls to it, and the verifier refuses only a program that
+    // calls it). Each retry starts afresh: a libbpf object is loaded at most once.
     let mut not_created: Vec<String> = Vec::new();
+    let mut weakened: Vec<String> = Vec::new();
     let mut log = Vec::new();
     let loaded = loop {
-        let prepared = match prepare(path, &info.name, job, &not_created) {
+        let prepared = match prepare(path, &info.name, job, &not_created, &weakened) {
             Ok(p) => p,
             Err(f) => {
                 log.extend(f.log);
@@ -479,7 +601,7 @@ pub fn try_program(index: usize, path: &str, info: &ProgramInfo, job: &Job, pipe
             }
         };
         // SAFETY: a prepared, not yet loaded object.
-        let err = unsafe { sys::bpf_object__load(prepared.obj.0) };
+        let err = unsafe { sys::bpf_object__load(prepared.obj.ptr) };
         let msgs = take_log();
         rec.maps_resized = prepared.resized.clone();
         if err == 0 {
@@ -490,13 +612,24 @@ pub fn try_program(index: usize, path: &str, info: &ProgramInfo, job: &Job, pipe
         let errno = -err;
         if let Some(map) = failed_map(&msgs)
             && !not_created.contains(&map)
-            && not_created.len() < MAX_MAP_RETRIES
+            && not_created.len() < MAX_RETRIES
         {
             log.push(format!(
                 "map '{map}' could not be created; loading again without it"
             ));
             log.extend(msgs);
             not_created.push(map);
+            continue;
+        }
+        if let Some(func) = missing_kfunc(&msgs)
+            && !weakened.contains(&func)
+            && weakened.len() < MAX_RETRIES
+        {
+            log.push(format!(
+                "kernel function '{func}' is missing; loading again with it as a weak extern"
+            ));
+            log.extend(msgs);
+            weakened.push(func);
             continue;
         }
         log.extend(msgs);
@@ -507,6 +640,7 @@ pub fn try_program(index: usize, path: &str, info: &ProgramInfo, job: &Job, pipe
         break None;
     };
     rec.maps_not_created = not_created;
+    rec.externs_weakened = weakened;
     let Some(prepared) = loaded else {
         rec.attach = Attach::NotAttached {
             reason: Reason::LoadFailed,
@@ -660,6 +794,81 @@ mod tests {
         ];
         assert_eq!(failed_map(&log).as_deref(), Some("cgrp_store"));
         assert_eq!(failed_map(&log[..1]), None);
+    }
+
+    #[test]
+    fn missing_kfuncs_are_found_in_libbpf_warnings() {
+        let log = vec![
+            "libbpf: extern (func ksym) 'bpf_task_acquire': not found in kernel or module BTFs"
+                .to_string(),
+        ];
+        assert_eq!(missing_kfunc(&log).as_deref(), Some("bpf_task_acquire"));
+        let var =
+            vec!["libbpf: extern (var ksym) 'runqueues': not found in kernel BTF".to_string()];
+        assert_eq!(missing_kfunc(&var), None);
+    }
+
+    /// A tiny ELF64 object: a symbol table with an undefined global `f`, a defined global
+    /// `g` and an undefined global `h`.
+    fn object_with_symbols() -> Vec<u8> {
+        let strtab = b"\0f\0g\0h\0".to_vec();
+        let mut symtab = vec![0u8; 24]; // the null symbol
+        for (name, shndx) in [(1u32, 0u16), (3, 1), (5, 0)] {
+            let mut sym = vec![0u8; 24];
+            sym[..4].copy_from_slice(&name.to_le_bytes());
+            sym[4] = (1 << 4) | 2; // GLOBAL FUNC
+            sym[6..8].copy_from_slice(&shndx.to_le_bytes());
+            symtab.extend(sym);
+        }
+        let mut elf = vec![0u8; 64];
+        elf[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        let sym_off = elf.len();
+        elf.extend(&symtab);
+        let str_off = elf.len();
+        elf.extend(&strtab);
+        let shoff = elf.len();
+        let sh = |kind: u32, off: usize, size: usize, link: u32, entsize: u64| {
+            let mut h = vec![0u8; 64];
+            h[4..8].copy_from_slice(&kind.to_le_bytes());
+            h[0x18..0x20].copy_from_slice(&(off as u64).to_le_bytes());
+            h[0x20..0x28].copy_from_slice(&(size as u64).to_le_bytes());
+            h[0x28..0x2c].copy_from_slice(&link.to_le_bytes());
+            h[0x38..0x40].copy_from_slice(&entsize.to_le_bytes());
+            h
+        };
+        let headers = [
+            sh(0, 0, 0, 0, 0),
+            sh(2, sym_off, symtab.len(), 2, 24),
+            sh(3, str_off, strtab.len(), 0, 0),
+        ];
+        for h in headers {
+            elf.extend(h);
+        }
+        elf[0x28..0x30].copy_from_slice(&(shoff as u64).to_le_bytes());
+        elf[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+        elf[0x3c..0x3e].copy_from_slice(&3u16.to_le_bytes());
+        elf
+    }
+
+    #[test]
+    fn externs_are_made_weak_by_name() {
+        let mut elf = object_with_symbols();
+        let bind = |elf: &[u8], i: usize| elf[64 + 24 * i + 4] >> 4;
+        assert_eq!(
+            weaken_externs(&mut elf, &["f".into(), "g".into()]),
+            1,
+            "g is defined"
+        );
+        assert_eq!((bind(&elf, 1), bind(&elf, 2), bind(&elf, 3)), (2, 1, 1));
+        assert_eq!(elf[64 + 24 + 4] & 0xf, 2, "the type is kept");
+        // Truncated or foreign input is left alone, without panicking.
+        let whole = object_with_symbols();
+        for cut in [0, 10, 64, 100, whole.len() - 1] {
+            let mut part = whole[..cut].to_vec();
+            let before = part.clone();
+            assert_eq!(weaken_externs(&mut part, &["f".into()]), 0, "cut at {cut}");
+            assert_eq!(part, before);
+        }
     }
 
     #[test]

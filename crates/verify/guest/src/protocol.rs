@@ -99,6 +99,8 @@ pub struct ProgramRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub maps_not_created: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub externs_weakened: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log: Vec<String>,
     pub ms: u64,
 }

@@ -1,6 +1,6 @@
 //! A small fixed workload run after attaching, so that attached programs see events: a few
 //! syscalls (among them a signal 0 sent to ourselves with tgkill), a file created, written,
-//! read and removed, a fork and exec of this binary in child mode, a TCP round trip over
+//! read and removed, a cgroup made and removed, a fork and exec of this binary in child mode, a TCP round trip over
 //! loopback with the default congestion control and one more with each registered
 //! congestion control that is not built in (a struct_ops one loaded by the program under
 //! test), and a nanosleep.
@@ -36,6 +36,12 @@ pub fn run() {
     }
     let _ = std::fs::read(path);
     let _ = std::fs::remove_file(path);
+
+    // A cgroup made and removed (cgroup v2 is mounted at /sys/fs/cgroup).
+    let cg = "/sys/fs/cgroup/depsurf-workload";
+    if std::fs::create_dir(cg).is_ok() {
+        let _ = std::fs::remove_dir(cg);
+    }
 
     // fork + exec of ourselves in child mode.
     if let Ok(me) = std::env::current_exe().or_else(|_| std::fs::read_link("/proc/self/exe"))
