@@ -22,6 +22,7 @@ pub struct Section {
 
 impl Section {
     pub const SHF_ALLOC: u64 = 0x2;
+    pub const SHF_EXECINSTR: u64 = 0x4;
     pub const SHF_COMPRESSED: u64 = 0x800;
     const SHT_NOBITS: u32 = 8;
 
@@ -74,6 +75,8 @@ pub struct Symbol<'a> {
     pub is_func: bool,
     /// `STT_OBJECT`: a variable.
     pub is_object: bool,
+    /// `STT_NOTYPE`: a label (assembly code, section bounds).
+    pub is_notype: bool,
     pub is_global: bool,
     /// `STB_LOCAL` (0), `STB_GLOBAL` (1), `STB_WEAK` (2), ...
     pub bind: u8,
@@ -174,6 +177,7 @@ fn each_symbol<Elf: FileHeader<Endian = Endianness>>(
             size: sym.st_size(endian).into(),
             is_func: sym.st_type() == elf::STT_FUNC,
             is_object: sym.st_type() == elf::STT_OBJECT,
+            is_notype: sym.st_type() == elf::STT_NOTYPE,
             is_global: sym.st_bind() != elf::STB_LOCAL,
             bind: sym.st_bind().0,
             shndx: u32::from(sym.st_shndx(endian).0),

@@ -280,6 +280,7 @@ fn read_names(
                 size: 0,
                 name,
                 data: crate::symbols::is_data_type(ty),
+                code: crate::symbols::is_code_type(ty),
             })
             .collect();
         return Some(Kallsyms {

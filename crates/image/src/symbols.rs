@@ -17,11 +17,21 @@ pub struct Sym {
     /// A variable (an ELF `STT_OBJECT`; `D`, `B`, `R` in either case in System.map and
     /// kallsyms), not code.
     pub data: bool,
+    /// Code: a function or code label (an ELF `STT_FUNC` or untyped symbol in an executable
+    /// section; `T`, `t`, `W`, `w` in System.map and kallsyms). Listings mark some
+    /// variables as code too (7.x System.maps type tracepoint structs `T`): readers that
+    /// want functions also check the address lies in the kernel's text.
+    pub code: bool,
 }
 
 /// Whether a System.map or kallsyms type letter is a variable's.
 pub fn is_data_type(t: u8) -> bool {
     matches!(t.to_ascii_lowercase(), b'd' | b'b' | b'r')
+}
+
+/// Whether a System.map or kallsyms type letter is code's.
+pub fn is_code_type(t: u8) -> bool {
+    matches!(t.to_ascii_lowercase(), b't' | b'w')
 }
 
 /// Symbols sorted by address (then name), with an index by name (the first symbol of each
@@ -61,12 +71,18 @@ impl SymbolTable {
     /// Every named symbol of an ELF file's `.symtab`.
     pub fn from_elf(elf: &ElfImage) -> Result<SymbolTable, Problem> {
         let mut list = Vec::new();
+        let exec = |shndx: u32| {
+            elf.sections
+                .get(shndx as usize)
+                .is_some_and(|s| s.flags & crate::elf::Section::SHF_EXECINSTR != 0)
+        };
         elf.for_each_symbol(|s| {
             list.push(Sym {
                 addr: s.addr,
                 size: s.size,
                 name: s.name.to_string(),
                 data: s.is_object,
+                code: (s.is_func || s.is_notype) && exec(s.shndx),
             })
         })?;
         Ok(SymbolTable::new(list))
@@ -78,6 +94,7 @@ impl SymbolTable {
             size: 0,
             name: s.name.clone(),
             data: is_data_type(s.kind),
+            code: is_code_type(s.kind),
         }))
     }
 
@@ -142,6 +159,7 @@ mod tests {
             size,
             name: name.into(),
             data: false,
+            code: true,
         }
     }
 

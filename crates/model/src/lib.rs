@@ -4,5 +4,7 @@
 
 pub mod ctext;
 pub mod model;
+pub mod trace;
 
 pub use model::*;
+pub use trace::{FuncTrace, Reasons, TraceReason, Traceability};

@@ -410,6 +410,28 @@ impl Kind {
     }
 }
 
+/// Facts about an image's functions that are not kinds of their own, and that its inputs
+/// may not give: an image records those it could not extract, so that reports say unknown
+/// rather than none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Facet {
+    /// Function status (inlining, duplicates, clones): needs DWARF and a symbol table.
+    FuncStatus,
+    /// Which functions ftrace can patch and kprobes refuse: needs the mcount table and
+    /// symbols.
+    Traceability,
+}
+
+impl Facet {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Facet::FuncStatus => "function status",
+            Facet::Traceability => "traceability",
+        }
+    }
+}
+
 /// Everything one image exposes. Maps are keyed by name and ordered.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Surface {
@@ -440,6 +462,10 @@ pub struct Surface {
     /// BTF describes (per-CPU variables), `Void` for those only its symbols list.
     #[serde(default)]
     pub vars: BTreeMap<String, TypeRef>,
+    /// Which function symbols ftrace can patch and kprobes refuse; `None` when the image's
+    /// inputs could not tell (no mcount table, or no symbols).
+    #[serde(default)]
+    pub traceability: Option<crate::trace::Traceability>,
 }
 
 impl TypeRef {

@@ -104,9 +104,10 @@ pub fn build(ds: &Dataset, kind: Kind, pattern: Option<&str>) -> Result<Index, S
             let mut prev: Option<&str> = g.reference.as_ref().map(|r| r.image.as_str());
             for l in &g.images {
                 let status = look.func_status(&l.image)?;
-                let cell = if !ds.has_kind(&l.image, kind) {
+                let present = status.is_some() || look.get(&l.image)?.is_some();
+                let cell = if !present && !ds.has_kind(&l.image, kind) {
                     UNKNOWN.to_string()
-                } else if look.get(&l.image)?.is_none() && status.is_none() {
+                } else if !present {
                     ABSENT.to_string()
                 } else {
                     let now_changed = match prev {

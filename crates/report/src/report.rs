@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use depsurf_diff::Change;
+use depsurf_surface::FuncTrace;
 use depsurf_surface::manifest::Labelled;
 use depsurf_surface::model::{Callers, FuncStatus};
 use depsurf_surface::store::StoreError;
@@ -57,6 +58,10 @@ pub struct Status {
     /// symbols.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub function: Option<FuncStatus>,
+    /// Functions only: whether ftrace can patch the function and whether kprobes refuse it
+    /// (and why), `null` when the image's inputs could not tell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traceability: Option<Option<FuncTrace>>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -133,13 +138,18 @@ pub fn build(ds: &Dataset, kind: Kind, name: &str) -> Result<Report, ReportError
         for l in &g.images {
             let def = look.get(&l.image)?;
             let function = look.func_status(&l.image)?;
-            let presence = if !ds.has_kind(&l.image, kind) {
-                Presence::Unknown
-            } else if def.is_some() || function.is_some() {
+            // What an image has is present even where its inputs could not list all of the
+            // kind (variables BTF types, without the symbols that list the rest).
+            let presence = if def.is_some() || function.is_some() {
                 Presence::Present
+            } else if !ds.has_kind(&l.image, kind) {
+                Presence::Unknown
             } else {
                 Presence::Absent
             };
+            let traceability = (kind == Kind::Func && ds.has_kind(&l.image, kind))
+                .then(|| ds.traceability(&l.image, look.name()))
+                .transpose()?;
             found |= def.is_some() || function.is_some();
             status.push(Status {
                 image: l.image.clone(),
@@ -151,6 +161,7 @@ pub fn build(ds: &Dataset, kind: Kind, name: &str) -> Result<Report, ReportError
                     .unwrap_or_default(),
                 definition: def.map(|d| d.text(kind, look.name())),
                 function,
+                traceability,
             });
         }
         let mut any = false;

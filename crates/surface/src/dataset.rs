@@ -14,8 +14,9 @@ use depsurf_image::atomic::is_temp_of;
 
 use crate::extract::ImageMeta;
 use crate::manifest::{MANIFEST_VERSION, Manifest, ManifestError, infer_groups};
-use crate::model::{Kind, Surface};
+use crate::model::{Facet, Kind, Surface};
 use crate::store::{Store, StoreBuilder, StoreError};
+use depsurf_model::FuncTrace;
 
 pub const MANIFEST_FILE: &str = "manifest.toml";
 const LOCK_FILE: &str = ".lock";
@@ -148,6 +149,38 @@ impl Dataset {
         self.store.holds(kind)
             && self.slots.contains_key(id)
             && self.image(id).is_some_and(|m| !m.missing.contains(&kind))
+    }
+
+    /// Whether image `id`'s inputs gave `facet`: function status needs DWARF and symbols,
+    /// traceability the mcount table and symbols (and a store of format 5 or later).
+    pub fn has_facet(&self, id: &str, facet: Facet) -> Result<bool, StoreError> {
+        let Some(slot) = self.slot(id) else {
+            return Ok(false);
+        };
+        if self.image(id).is_some_and(|m| m.unknown.contains(&facet)) {
+            return Ok(false);
+        }
+        Ok(match facet {
+            // Every image with DWARF has some: none recorded means none extracted.
+            Facet::FuncStatus => !self.store.status_names(slot)?.is_empty(),
+            Facet::Traceability => self.store.has_traceability(slot)?,
+        })
+    }
+
+    /// What image `id` allows on the function symbol `name` (also a suffixed clone such as
+    /// `foo.isra.0`): whether ftrace can patch it (fentry, fexit), whether kprobes refuse
+    /// it, and why. `None` when unknown for the image (or no such image).
+    pub fn traceability(&self, id: &str, name: &str) -> Result<Option<FuncTrace>, StoreError> {
+        if self
+            .image(id)
+            .is_some_and(|m| m.unknown.contains(&Facet::Traceability))
+        {
+            return Ok(None);
+        }
+        match self.slot(id) {
+            Some(slot) => self.store.func_trace(slot, name),
+            None => Ok(None),
+        }
     }
 
     /// Where the store is, for messages: its file, or the bundled dataset.

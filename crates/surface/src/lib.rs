@@ -10,7 +10,8 @@ pub mod store;
 
 pub use dataset::Dataset;
 pub use depsurf_model::{
-    Composite, Enum, Item, Kind, Member, Param, Proto, Surface, Tracepoint, TypeRef,
+    Composite, Enum, Facet, FuncTrace, Item, Kind, Member, Param, Proto, Surface, TraceReason,
+    Traceability, Tracepoint, TypeRef,
 };
 pub use depsurf_model::{ctext, model};
 pub use extract::{ImageMeta, extract};

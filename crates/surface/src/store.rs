@@ -26,12 +26,14 @@ use crate::model::{
     Callers, Collision, Composite, Enum, FuncEntry, FuncStatus, FuncSymbol, InlineAttr, InlineType,
     Kind, Member, Param, Proto, Surface, Tracepoint, TypeRef,
 };
+use depsurf_model::{FuncTrace, Reasons, Traceability};
 
 pub const MAGIC: &[u8; 8] = b"DEPSURF\0";
 /// The format version this build writes and reads.
 /// Version 2 sorts the string table and delta-encodes the names of the per-image indexes.
-/// Version 3 adds tracepoints and system call tables; version 4 kernel variables.
-pub const FORMAT_VERSION: u32 = 4;
+/// Version 3 adds tracepoints and system call tables; version 4 kernel variables; version 5
+/// the traceability of function symbols (older stores load with it unknown).
+pub const FORMAT_VERSION: u32 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -100,6 +102,71 @@ type SyscallTables = Vec<(u32, Vec<(u32, u32)>)>;
 
 /// A system call table: number → name.
 pub type SyscallTable = BTreeMap<u32, String>;
+
+/// One image's traceability as stored: the names ftrace can patch, and the names with
+/// reasons against them (each list delta-encoded, as the per-image indexes are), with the
+/// reasons' bits apart so that they compress on their own.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct TraceWire {
+    kprobe_on_notrace: bool,
+    ftrace: Vec<u32>,
+    exceptions: Vec<u32>,
+    reasons: Vec<u8>,
+}
+
+/// One image's traceability, decoded: sorted string ids.
+#[derive(Clone, Debug, Default)]
+struct TraceIndex {
+    kprobe_on_notrace: bool,
+    ftrace: Vec<u32>,
+    exceptions: Vec<(u32, Reasons)>,
+}
+
+fn delta_encode(ids: impl Iterator<Item = u32>) -> Vec<u32> {
+    let mut prev = 0u32;
+    ids.map(|n| {
+        let d = n.wrapping_sub(prev);
+        prev = n;
+        d
+    })
+    .collect()
+}
+
+fn delta_decode(deltas: &[u32]) -> Vec<u32> {
+    let mut prev = 0u32;
+    deltas
+        .iter()
+        .map(|&d| {
+            prev = prev.wrapping_add(d);
+            prev
+        })
+        .collect()
+}
+
+impl TraceIndex {
+    fn to_wire(&self) -> TraceWire {
+        TraceWire {
+            kprobe_on_notrace: self.kprobe_on_notrace,
+            ftrace: delta_encode(self.ftrace.iter().copied()),
+            exceptions: delta_encode(self.exceptions.iter().map(|e| e.0)),
+            reasons: self.exceptions.iter().map(|e| e.1.0).collect(),
+        }
+    }
+
+    fn from_wire(w: &TraceWire) -> Result<TraceIndex, String> {
+        if w.exceptions.len() != w.reasons.len() {
+            return Err("traceability: exceptions and reasons differ in number".into());
+        }
+        Ok(TraceIndex {
+            kprobe_on_notrace: w.kprobe_on_notrace,
+            ftrace: delta_decode(&w.ftrace),
+            exceptions: delta_decode(&w.exceptions)
+                .into_iter()
+                .zip(w.reasons.iter().map(|&r| Reasons(r)))
+                .collect(),
+        })
+    }
+}
 
 /// An entry without its address: addresses differ between builds, the rest often does not,
 /// so addresses live in a per-image list and entries are shared.
@@ -300,6 +367,7 @@ pub struct StoreBuilder {
     syscalls: Vec<SyscallTables>,
     status_index: KindIndex,
     status_addrs: Vec<ImageAddrs>,
+    traces: Vec<Option<TraceIndex>>,
     index: HashMap<Kind, KindIndex>,
     images: usize,
     ids: Vec<String>,
@@ -493,6 +561,13 @@ impl StoreBuilder {
         self.status_addrs
             .resize_with(self.images, ImageAddrs::default);
         self.status_addrs.push(ImageAddrs { base, addrs });
+        let trace = s.traceability.as_ref().map(|t| TraceIndex {
+            kprobe_on_notrace: t.kprobe_on_notrace,
+            ftrace: t.ftrace.iter().map(|n| self.s(n)).collect(),
+            exceptions: t.exceptions.iter().map(|(n, r)| (self.s(n), *r)).collect(),
+        });
+        self.traces.resize_with(self.images, || None);
+        self.traces.push(trace);
         self.images += 1;
     }
 
@@ -570,6 +645,10 @@ impl StoreBuilder {
         for img in &mut self.status_index.images {
             img.iter_mut().for_each(|(n, _)| r(n));
         }
+        for t in self.traces.iter_mut().flatten() {
+            t.ftrace.iter_mut().for_each(r);
+            t.exceptions.iter_mut().for_each(|(n, _)| r(n));
+        }
     }
 
     /// The encoded store.
@@ -604,6 +683,13 @@ impl StoreBuilder {
         let mut status_addrs = self.status_addrs;
         status_addrs.resize_with(self.images, ImageAddrs::default);
         sections.push(("funcaddrs".into(), encode(&status_addrs)));
+        let mut traces = self.traces;
+        traces.resize_with(self.images, || None);
+        let traces: Vec<Option<TraceWire>> = traces
+            .iter()
+            .map(|t| t.as_ref().map(TraceIndex::to_wire))
+            .collect();
+        sections.push(("traceability".into(), encode(&traces)));
         let mut index = self.index;
         for kind in Kind::STORED {
             let mut idx = index.remove(&kind).unwrap_or_default();
@@ -670,6 +756,8 @@ pub struct Store {
     /// Absent in stores before version 3.
     tracepoints: Option<Section<Vec<TracepointNode>>>,
     syscalls: Option<Section<Vec<SyscallTables>>>,
+    /// Absent in stores before version 5: every image's traceability is unknown.
+    traces: Option<Section<Vec<Option<TraceIndex>>>>,
     index: HashMap<Kind, Section<KindIndex>>,
 }
 
@@ -786,6 +874,11 @@ impl Store {
         let statuses = take("funcstatus").ok().map(section);
         let status_index = take("index.funcstatus").ok().map(section);
         let status_addrs = take("funcaddrs").ok().map(section);
+        let traces = if version >= 5 {
+            Some(section(take("traceability")?))
+        } else {
+            None
+        };
         let mut store = Store {
             data,
             version,
@@ -801,6 +894,7 @@ impl Store {
             status_starts: OnceLock::new(),
             tracepoints,
             syscalls,
+            traces,
             index,
         };
         store.images = store.ids.len();
@@ -1141,6 +1235,85 @@ impl Store {
             .unwrap_or_default())
     }
 
+    /// Every image's traceability, decoded on first use; empty for stores before version 5.
+    fn traces(&self) -> Result<&[Option<TraceIndex>], StoreError> {
+        let Some(sec) = &self.traces else {
+            return Ok(&[]);
+        };
+        sec.value
+            .get_or_init(|| {
+                let raw = inflate(&self.data[sec.raw.clone()], sec.raw_len)?;
+                let wire: Vec<Option<TraceWire>> =
+                    postcard::from_bytes(&raw).map_err(|e| e.to_string())?;
+                wire.iter()
+                    .map(|t| t.as_ref().map(TraceIndex::from_wire).transpose())
+                    .collect()
+            })
+            .as_ref()
+            .map(|v| v.as_slice())
+            .map_err(corrupt)
+    }
+
+    fn trace_index(&self, image: usize) -> Result<Option<&TraceIndex>, StoreError> {
+        Ok(self.traces()?.get(image).and_then(Option::as_ref))
+    }
+
+    /// Whether image `image`'s traceability is known (extracted from its mcount table and
+    /// symbols; unknown in stores before version 5).
+    pub fn has_traceability(&self, image: usize) -> Result<bool, StoreError> {
+        Ok(self.trace_index(image)?.is_some())
+    }
+
+    /// What image `image` allows on the function symbol `name` (ftrace, kprobes, and why
+    /// not), by the kernel's rules for suffixed symbols too; `None` when unknown for the
+    /// image.
+    pub fn func_trace(&self, image: usize, name: &str) -> Result<Option<FuncTrace>, StoreError> {
+        let Some(t) = self.trace_index(image)? else {
+            return Ok(None);
+        };
+        let strings = self.strings()?;
+        let facts = |n: &str| {
+            let ftrace = t
+                .ftrace
+                .binary_search_by(|&id| strings.get(id).cmp(n))
+                .is_ok();
+            match t
+                .exceptions
+                .binary_search_by(|&(id, _)| strings.get(id).cmp(n))
+            {
+                Ok(i) => Some((ftrace, t.exceptions[i].1)),
+                Err(_) if ftrace => Some((true, Reasons::default())),
+                Err(_) => None,
+            }
+        };
+        Ok(Some(depsurf_model::trace::query(
+            name,
+            t.kprobe_on_notrace,
+            facts,
+        )))
+    }
+
+    /// The whole traceability of image `image`; `None` when unknown.
+    pub fn traceability(&self, image: usize) -> Result<Option<Traceability>, StoreError> {
+        let Some(t) = self.trace_index(image)? else {
+            return Ok(None);
+        };
+        let strings = self.strings()?;
+        Ok(Some(Traceability {
+            ftrace: t
+                .ftrace
+                .iter()
+                .map(|&n| strings.get(n).to_string())
+                .collect(),
+            exceptions: t
+                .exceptions
+                .iter()
+                .map(|&(n, r)| (strings.get(n).to_string(), r))
+                .collect(),
+            kprobe_on_notrace: t.kprobe_on_notrace,
+        }))
+    }
+
     fn status_of(&self, s: &Strings, n: &StatusNode, base: u64, addrs: &[u64]) -> FuncStatus {
         let (entry_addrs, sym_addrs) = addrs.split_at(n.entries.len().min(addrs.len()));
         let entry_abs: Vec<u64> = entry_addrs
@@ -1305,6 +1478,7 @@ impl Store {
                 s.func_status.insert(n.to_string(), f);
             }
         }
+        s.traceability = self.traceability(image)?;
         Ok(s)
     }
 }
@@ -1401,8 +1575,94 @@ mod tests {
             s.config.insert("BPF_LSM".into(), "y".into());
             s.compat_syscalls
                 .insert("ia32".into(), BTreeMap::from([(3, "read".into())]));
+            let mut t = Traceability::default();
+            t.ftrace.insert("f".into());
+            t.ftrace.insert("nokprobe".into());
+            let mut r = Reasons::default();
+            r.add(depsurf_model::TraceReason::Notrace);
+            t.exceptions.insert("f.isra.0".into(), r);
+            t.exceptions.insert("inline_helper".into(), r);
+            let mut b = Reasons::default();
+            b.add(depsurf_model::TraceReason::Blacklist);
+            t.exceptions.insert("nokprobe".into(), b);
+            s.traceability = Some(t);
         }
         s
+    }
+
+    /// The store re-encoded as format `version` without the sections named in `drop`, as an
+    /// older depsurf wrote it.
+    fn as_older(bytes: &[u8], version: u32, drop: &[&str]) -> Vec<u8> {
+        let count = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+        let mut pos = 16;
+        let mut kept = Vec::new();
+        for _ in 0..count {
+            let n = bytes[pos] as usize;
+            let name = std::str::from_utf8(&bytes[pos + 1..pos + 1 + n]).unwrap().to_string();
+            pos += 1 + n;
+            let w = |p: usize| u64::from_le_bytes(bytes[p..p + 8].try_into().unwrap()) as usize;
+            let (off, len, raw) = (w(pos), w(pos + 8), w(pos + 16));
+            pos += 24;
+            if !drop.contains(&name.as_str()) {
+                kept.push((name, bytes[off..off + len].to_vec(), raw as u64));
+            }
+        }
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&version.to_le_bytes());
+        out.extend_from_slice(&(kept.len() as u32).to_le_bytes());
+        let dir: usize = kept.iter().map(|(n, _, _)| 1 + n.len() + 24).sum();
+        let mut offset = (out.len() + dir) as u64;
+        for (n, c, raw) in &kept {
+            out.push(n.len() as u8);
+            out.extend_from_slice(n.as_bytes());
+            out.extend_from_slice(&offset.to_le_bytes());
+            out.extend_from_slice(&(c.len() as u64).to_le_bytes());
+            out.extend_from_slice(&raw.to_le_bytes());
+            offset += c.len() as u64;
+        }
+        for (_, c, _) in kept {
+            out.extend_from_slice(&c);
+        }
+        out
+    }
+
+    #[test]
+    fn traceability_round_trips_and_older_stores_say_unknown() {
+        let (a, b) = (sample(false), sample(true));
+        let mut builder = StoreBuilder::default();
+        builder.add("a", &a);
+        builder.add("b", &b);
+        let bytes = builder.finish();
+        let store = Store::open(depsurf_image::Bytes::from_vec(bytes.clone())).unwrap();
+        assert!(!store.has_traceability(0).unwrap());
+        assert_eq!(store.func_trace(0, "f").unwrap(), None, "unknown, not absent");
+        assert!(store.has_traceability(1).unwrap());
+        assert_eq!(store.traceability(1).unwrap(), b.traceability);
+        let f = store.func_trace(1, "f").unwrap().unwrap();
+        assert!(f.symbol && f.ftrace && f.kprobe.is_none());
+        let clone = store.func_trace(1, "f.isra.0").unwrap().unwrap();
+        assert!(!clone.ftrace);
+        assert_eq!(clone.kprobe, None, "judged by f, which has a record");
+        assert_eq!(clone.base.as_deref(), Some("f"));
+        let inl = store.func_trace(1, "inline_helper").unwrap().unwrap();
+        assert_eq!(inl.kprobe, Some(depsurf_model::TraceReason::Notrace));
+        let nk = store.func_trace(1, "nokprobe").unwrap().unwrap();
+        assert!(nk.ftrace);
+        assert_eq!(nk.kprobe, Some(depsurf_model::TraceReason::Blacklist));
+        let none = store.func_trace(1, "missing").unwrap().unwrap();
+        assert!(!none.symbol);
+
+        // A version 4 store (no traceability section) loads, with traceability unknown.
+        let old = as_older(&bytes, 4, &["traceability"]);
+        let store = Store::open(depsurf_image::Bytes::from_vec(old)).unwrap();
+        assert!(!store.has_traceability(1).unwrap());
+        assert_eq!(store.func_trace(1, "f").unwrap(), None);
+        let mut without = b.clone();
+        without.traceability = None;
+        assert_eq!(store.surface(1).unwrap(), without);
+        // A version 5 store without it is corrupt.
+        let broken = as_older(&bytes, 5, &["traceability"]);
+        assert!(Store::open(depsurf_image::Bytes::from_vec(broken)).is_err());
     }
 
     #[test]

@@ -3,12 +3,13 @@
 
 pub mod btf;
 pub mod syscalls;
+pub mod trace;
 pub mod tracepoints;
 
 use depsurf_image::KernelImage;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Kind, Surface, TypeRef};
+use crate::model::{Facet, Kind, Surface, TypeRef};
 
 /// Who an image is and where its surface came from; kept in the dataset manifest.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +43,10 @@ pub struct ImageMeta {
     /// Kinds this image's surface lacks, because its inputs could not provide them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<crate::model::Kind>,
+    /// Facts about its functions this image's inputs could not give (function status
+    /// without DWARF, traceability without the mcount table or symbols): unknown, not none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<crate::model::Facet>,
     /// Why those kinds are missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<String>,
@@ -68,6 +73,7 @@ impl ImageMeta {
                 .collect(),
             sources: Vec::new(),
             missing: Vec::new(),
+            unknown: Vec::new(),
             pending: None,
         }
     }
@@ -184,15 +190,42 @@ fn some(names: &[String]) -> String {
     s
 }
 
-/// Tracepoints and system calls, read from the image's data (tracepoints need its types).
-fn data_kinds(img: &KernelImage, meta: &mut ImageMeta, s: &mut Surface, have_types: bool) {
+/// Records that `facet` could not be extracted, and why.
+fn set_unknown(meta: &mut ImageMeta, facet: Facet, why: String) {
+    if !meta.unknown.contains(&facet) {
+        meta.unknown.push(facet);
+    }
+    meta.pending = Some(match meta.pending.take() {
+        Some(p) => format!("{p}; {why}"),
+        None => why,
+    });
+}
+
+/// Tracepoints, system calls, variables and traceability, read from the image's data and
+/// symbols (tracepoints need its types).
+fn data_kinds<'a>(
+    img: &'a KernelImage,
+    meta: &mut ImageMeta,
+    s: &mut Surface,
+    have_types: bool,
+) -> Option<depsurf_image::KernelMemory<'a>> {
     let mem = match depsurf_image::KernelMemory::of(img) {
         Ok(m) => m,
         Err(p) => {
-            let why = format!("tracepoints and system calls need the kernel's data: {p}");
+            let why = format!(
+                "tracepoints, system calls, variables and traceability need the kernel's data \
+                 and symbols: {p}"
+            );
             set_missing(meta, Kind::Tracepoint, why);
-            meta.missing.push(Kind::Syscall);
-            return;
+            for k in [Kind::Syscall, Kind::Var] {
+                if !meta.missing.contains(&k) {
+                    meta.missing.push(k);
+                }
+            }
+            if !meta.unknown.contains(&Facet::Traceability) {
+                meta.unknown.push(Facet::Traceability);
+            }
+            return None;
         }
     };
     let relocated = match mem.relocations() {
@@ -243,13 +276,41 @@ fn data_kinds(img: &KernelImage, meta: &mut ImageMeta, s: &mut Surface, have_typ
         }
         Err(e) => set_missing(meta, Kind::Syscall, format!("system calls: {e}")),
     }
+    let arch = img.identity.arch.as_deref().unwrap_or("");
+    match trace::scan(&mem, arch, img.config.as_ref().map(|c| &c.value.set)) {
+        Ok(t) => {
+            let tr = &t.traceability;
+            let mut line = format!(
+                "traceability: {} of {} function symbols patchable by ftrace ({} mcount records: \
+                 {} empty, {} in init code, {} at no function entry); {} with reasons against",
+                tr.ftrace.len(),
+                t.functions,
+                t.records,
+                t.empty,
+                t.init,
+                t.stray,
+                tr.exceptions.len(),
+            );
+            line.push_str(&format!(
+                "; kprobe blacklist: {} entries ({} at no function symbol)",
+                t.blacklisted, t.blacklist_unmatched
+            ));
+            for (area, n) in &t.areas {
+                line.push_str(&format!(", {n} in {area}"));
+            }
+            line.push_str(&format!("; {from}"));
+            meta.sources.push(line);
+            s.traceability = Some(t.traceability);
+        }
+        Err(e) => set_unknown(meta, Facet::Traceability, format!("traceability: {e}")),
+    }
     if !have_types {
         set_missing(
             meta,
             Kind::Tracepoint,
             "tracepoints are read with the image's types".into(),
         );
-        return;
+        return Some(mem);
     }
     match tracepoints::scan(&mem, s) {
         Ok(t) => {
@@ -275,6 +336,31 @@ fn data_kinds(img: &KernelImage, meta: &mut ImageMeta, s: &mut Surface, have_typ
             s.tracepoints = t.tracepoints;
         }
         Err(e) => set_missing(meta, Kind::Tracepoint, format!("tracepoints: {e}")),
+    }
+    Some(mem)
+}
+
+/// What every image records last: its config (or that it has none, so config options are
+/// unknown, not unset), and whether its function status is known.
+fn finish(img: &KernelImage, meta: &mut ImageMeta, s: &Surface) {
+    match &img.config {
+        Some(c) => meta.sources.push(format!("config: {}", short(&c.origin))),
+        None => {
+            meta.sources.push("config: none".into());
+            set_missing(
+                meta,
+                Kind::Config,
+                format!(
+                    "no config for {}: its options are unknown (Debian ships it in the image \
+                     package, as /boot/config-*)",
+                    img.name()
+                ),
+            );
+        }
+    }
+    if s.func_status.is_empty() && !meta.unknown.contains(&Facet::FuncStatus) {
+        // No DWARF (or status not asked for): said in sources, not as a problem.
+        meta.unknown.push(Facet::FuncStatus);
     }
 }
 
@@ -361,13 +447,12 @@ pub fn extract_with(
             img.name()
         ));
         data_kinds(img, &mut meta, &mut s, false);
-        meta.sources.push(match &img.config {
-            Some(c) => format!("config: {}", short(&c.origin)),
-            None => "config: none".into(),
-        });
+        finish(img, &mut meta, &s);
         return Ok((meta, s));
     }
     lsm_hooks(&mut s);
+    let tagged = s.kfuncs.len();
+    let mem = data_kinds(img, &mut meta, &mut s, true);
 
     // kfuncs listed by BTF id symbols (the decl tags of newer kernels were read above).
     let mut listed = Vec::new();
@@ -390,6 +475,12 @@ pub fn extract_with(
             collect(&sym.name);
         }
         Some(format!("symbols: {}", short(&map.origin)))
+    } else if let Some(m) = mem.as_ref().filter(|m| m.symbols_kind == "kallsyms") {
+        // The boot image alone: its kallsyms hold the BTF id symbols too.
+        for sym in m.symbols.iter() {
+            collect(&sym.name);
+        }
+        Some(format!("symbols: kallsyms of {}", short(&m.symbols_from)))
     } else {
         None
     };
@@ -398,16 +489,26 @@ pub fn extract_with(
             s.kfuncs.insert(f, p.clone());
         }
     }
-    meta.sources.push(
-        symbols_from
-            .unwrap_or_else(|| "symbols: none (kfuncs only from bpf_kfunc decl tags)".to_string()),
-    );
-    data_kinds(img, &mut meta, &mut s, true);
-
-    meta.sources.push(match &img.config {
-        Some(c) => format!("config: {}", short(&c.origin)),
-        None => "config: none".into(),
-    });
+    match symbols_from {
+        Some(line) => meta.sources.push(line),
+        None if tagged > 0 => meta
+            .sources
+            .push("symbols: none (kfuncs only from bpf_kfunc decl tags)".to_string()),
+        None => {
+            meta.sources.push("symbols: none".to_string());
+            set_missing(
+                &mut meta,
+                Kind::Kfunc,
+                format!(
+                    "kfuncs are listed by the BTF id symbols, and {} has no symbol table, \
+                     System.map or kallsyms with them (and no bpf_kfunc decl tags): give its \
+                     System.map or debug image",
+                    img.name()
+                ),
+            );
+        }
+    }
+    finish(img, &mut meta, &s);
     s.resolve_forwards();
     Ok((meta, s))
 }
