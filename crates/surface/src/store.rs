@@ -1598,7 +1598,9 @@ mod tests {
         let mut kept = Vec::new();
         for _ in 0..count {
             let n = bytes[pos] as usize;
-            let name = std::str::from_utf8(&bytes[pos + 1..pos + 1 + n]).unwrap().to_string();
+            let name = std::str::from_utf8(&bytes[pos + 1..pos + 1 + n])
+                .unwrap()
+                .to_string();
             pos += 1 + n;
             let w = |p: usize| u64::from_le_bytes(bytes[p..p + 8].try_into().unwrap()) as usize;
             let (off, len, raw) = (w(pos), w(pos + 8), w(pos + 16));
@@ -1635,7 +1637,11 @@ mod tests {
         let bytes = builder.finish();
         let store = Store::open(depsurf_image::Bytes::from_vec(bytes.clone())).unwrap();
         assert!(!store.has_traceability(0).unwrap());
-        assert_eq!(store.func_trace(0, "f").unwrap(), None, "unknown, not absent");
+        assert_eq!(
+            store.func_trace(0, "f").unwrap(),
+            None,
+            "unknown, not absent"
+        );
         assert!(store.has_traceability(1).unwrap());
         assert_eq!(store.traceability(1).unwrap(), b.traceability);
         let f = store.func_trace(1, "f").unwrap().unwrap();

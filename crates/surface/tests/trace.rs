@@ -64,7 +64,13 @@ fn reasons(rs: &[TraceReason]) -> Reasons {
 fn expected() -> Traceability {
     use TraceReason::*;
     let mut t = Traceability::default();
-    for n in ["vfs_read", "ksys_read", "do_int3", "kprobe_handler", "tcp_send"] {
+    for n in [
+        "vfs_read",
+        "ksys_read",
+        "do_int3",
+        "kprobe_handler",
+        "tcp_send",
+    ] {
         t.ftrace.insert(n.into());
     }
     for (n, r) in [
