@@ -137,7 +137,8 @@ pub fn build(cache_dir: &Path, progress: &dyn Fn(&str)) -> Result<PathBuf> {
     let target_dir = cache_dir.join("guest-target");
     let triple = target_triple();
     progress(&format!(
-        "building the verify guest (libbpf, static) into {} ...",
+        "building the verify guest with cargo in {} (minutes the first time, about a second \
+         when it is up to date) ...",
         target_dir.display()
     ));
     let out = Command::new(&cargo)
