@@ -104,7 +104,18 @@ fn condense(msgs: &[String]) -> Vec<String> {
 // ---------------------------------------------------------------------------------------
 // Small wrappers
 
+/// The words for an errno, libbpf's own codes (4000 and up: bad ELF, bad relocation, ...)
+/// included.
 fn errno_message(errno: i32) -> String {
+    if (4000..4100).contains(&errno) {
+        let mut buf = [0 as std::os::raw::c_char; 128];
+        // SAFETY: a buffer of the size passed; libbpf NUL-terminates it.
+        unsafe { sys::libbpf_strerror(errno, buf.as_mut_ptr(), buf.len() as _) };
+        let s = c_string(buf.as_ptr());
+        if !s.is_empty() {
+            return format!("{s} (libbpf error {errno})");
+        }
+    }
     std::io::Error::from_raw_os_error(errno).to_string()
 }
 
@@ -794,6 +805,15 @@ mod tests {
         ];
         assert_eq!(failed_map(&log).as_deref(), Some("cgrp_store"));
         assert_eq!(failed_map(&log[..1]), None);
+    }
+
+    #[test]
+    fn libbpf_errors_have_words() {
+        assert_eq!(
+            errno_message(4001),
+            "BPF object format invalid (libbpf error 4001)"
+        );
+        assert!(errno_message(2).contains("No such file"));
     }
 
     #[test]

@@ -187,3 +187,72 @@ pub fn describe(d: &Died) -> String {
         format!("exited with status {}", d.exit_code.unwrap_or(-1))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The children below neither allocate nor take locks: the test harness is
+    // multi-threaded, and only async-signal-safe work is sound after its fork. The tests
+    // take turns, since `run` reaps any exited child (as PID 1 must) and would take
+    // another test's.
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn turn() -> std::sync::MutexGuard<'static, ()> {
+        TURN.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    #[test]
+    fn a_crash_is_reported_with_its_signal() {
+        let _turn = turn();
+        // (Not a raised SIGSEGV: Rust's handler for stack overflows returns from one that no
+        // fault caused; a real fault in libbpf kills the child as SIGSEGV.)
+        let o = run(Duration::from_secs(10), |_| {
+            // SAFETY: aborting the child.
+            unsafe { libc::abort() };
+        });
+        assert_eq!(
+            o.end,
+            End::Died(Died {
+                signal: Some(libc::SIGABRT),
+                ..Died::default()
+            })
+        );
+        assert!(o.lines.is_empty());
+    }
+
+    #[test]
+    fn a_hang_is_killed_at_the_deadline() {
+        let _turn = turn();
+        let start = Instant::now();
+        let o = run(Duration::from_millis(300), |_| {
+            // SAFETY: sleeping in the child.
+            unsafe { libc::sleep(30) };
+        });
+        assert_eq!(
+            o.end,
+            End::Died(Died {
+                timeout_ms: Some(300),
+                ..Died::default()
+            })
+        );
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn an_exit_status_is_kept() {
+        let _turn = turn();
+        let o = run(Duration::from_secs(10), |_| {
+            // SAFETY: leaving the child at once.
+            unsafe { libc::_exit(3) };
+        });
+        assert_eq!(
+            o.end,
+            End::Died(Died {
+                exit_code: Some(3),
+                ..Died::default()
+            })
+        );
+        assert_eq!(run(Duration::from_secs(10), |_| {}).end, End::Clean);
+    }
+}

@@ -442,3 +442,87 @@ fn settle(index: usize, info: &protocol::ProgramInfo, o: child::Outcome) -> Prog
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::{Died, ProgramInfo};
+
+    fn info() -> ProgramInfo {
+        ProgramInfo {
+            name: "p".into(),
+            section: "kprobe/f".into(),
+            prog_type: "kprobe".into(),
+        }
+    }
+
+    fn checkpoint(load: Load, attach: Attach) -> String {
+        let r = ProgramRecord {
+            object: 0,
+            name: "p".into(),
+            section: "kprobe/f".into(),
+            prog_type: "kprobe".into(),
+            load,
+            attach,
+            events: None,
+            run_time_ns: None,
+            workload_died: None,
+            maps_resized: Vec::new(),
+            maps_not_created: Vec::new(),
+            externs_weakened: Vec::new(),
+            log: Vec::new(),
+            ms: 1,
+        };
+        serde_json::to_string(&Record::Program(r)).unwrap()
+    }
+
+    fn segv() -> child::End {
+        child::End::Died(Died {
+            signal: Some(11),
+            ..Died::default()
+        })
+    }
+
+    /// A loader that dies is reported at the step it had reached.
+    #[test]
+    fn deaths_are_placed_at_the_last_checkpoint() {
+        let not_reached = Attach::NotAttached {
+            reason: Reason::NotReached,
+        };
+        let died = Died {
+            signal: Some(11),
+            ..Died::default()
+        };
+        // Nothing reported: died loading.
+        let r = settle(
+            0,
+            &info(),
+            child::Outcome {
+                lines: vec![],
+                end: segv(),
+            },
+        );
+        assert_eq!(r.load, Load::Died(died.clone()));
+        assert_eq!(r.attach, not_reached);
+        // Loaded, not attached yet: died attaching.
+        let lines = vec![checkpoint(Load::Ok, not_reached.clone())];
+        let r = settle(0, &info(), child::Outcome { lines, end: segv() });
+        assert_eq!((r.load, r.attach), (Load::Ok, Attach::Died(died.clone())));
+        // Attached, no events yet: died in the workload.
+        let lines = vec![checkpoint(Load::Ok, Attach::Ok)];
+        let r = settle(0, &info(), child::Outcome { lines, end: segv() });
+        assert_eq!(r.attach, Attach::Ok);
+        assert_eq!(r.workload_died, Some(died));
+        // A clean end keeps the last record as it is.
+        let lines = vec![checkpoint(Load::Ok, Attach::Ok)];
+        let r = settle(
+            0,
+            &info(),
+            child::Outcome {
+                lines,
+                end: child::End::Clean,
+            },
+        );
+        assert_eq!(r.workload_died, None);
+    }
+}
