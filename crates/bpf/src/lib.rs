@@ -6,13 +6,16 @@
 //! the instructions, and map and program types. Nothing here knows about kernel images;
 //! `depsurf-check` resolves these dependencies against a dataset.
 
+pub mod code;
 pub mod deps;
 pub mod elf;
 pub mod embedded;
 pub mod flow;
+pub mod insn;
 pub mod sections;
 
-pub use deps::{Dependency, Hop, Origin, Target};
+pub use code::{Code, Loc};
+pub use deps::{Dependency, FEATURES, Feature, Hop, Origin, Target};
 pub use sections::{Attach, SectionDef};
 
 use serde::Serialize;
@@ -44,6 +47,39 @@ pub struct Program {
     /// Its first instruction (an index in the section) and how many it has.
     pub start: usize,
     pub insns: usize,
+    /// Its first instruction in [`BpfObject::code`].
+    #[serde(skip)]
+    pub entry: Loc,
+    /// libbpf loads it unless told otherwise (its section does not start with `?`).
+    pub autoload: bool,
+    /// The struct its context argument points to, as the object's BTF declares it (the
+    /// tracepoint record a classic tracepoint program reads, `pt_regs` for a kprobe), with
+    /// flavour suffixes removed from its name.
+    #[serde(skip)]
+    pub ctx: Option<(String, depsurf_surface::model::Composite)>,
+}
+
+/// What kind of extern symbol an object declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExternKind {
+    /// A kernel function called from BPF (`__ksym` function).
+    Kfunc,
+    /// A kernel variable (`__ksym`).
+    Ksym,
+    /// A kernel configuration value (`__kconfig CONFIG_X`).
+    Kconfig,
+    /// A value libbpf answers itself (`LINUX_KERNEL_VERSION`, `LINUX_HAS_BPF_COOKIE`...).
+    Libbpf,
+}
+
+/// An extern symbol of the object. libbpf resolves every one when it loads any program of
+/// the object: a missing one that is not weak fails them all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Extern {
+    pub name: String,
+    pub kind: ExternKind,
+    pub weak: bool,
 }
 
 /// An eBPF object and its dependencies.
@@ -53,6 +89,7 @@ pub struct BpfObject {
     pub name: String,
     pub programs: Vec<Program>,
     pub maps: Vec<String>,
+    pub externs: Vec<Extern>,
     pub license: Option<String>,
     /// Whether the object carries BTF (without it there are no CO-RE relocations).
     pub has_btf: bool,
@@ -60,11 +97,9 @@ pub struct BpfObject {
     /// Every CO-RE relocation on its own, numbered as libbpf numbers them (the index in
     /// its section's `.BTF.ext` block), before accesses are chained and merged into `deps`.
     pub core_relos: Vec<CoreRelo>,
-    /// Executable sections' code (name, bytes), for flow analysis.
+    /// The executable sections, for flow analysis.
     #[serde(skip)]
-    pub code: Vec<(String, Vec<u8>)>,
-    #[serde(skip)]
-    pub big_endian: bool,
+    pub code: Code,
 }
 
 /// One CO-RE relocation.
@@ -76,6 +111,15 @@ pub struct CoreRelo {
     pub kind: &'static str,
     pub target: Target,
     pub guard: bool,
+}
+
+impl Program {
+    /// The section's first component without the autoload marker: `kprobe`, `fexit`,
+    /// `tp_btf`, ...
+    pub fn section_kind(&self) -> &str {
+        let s = self.section.strip_prefix('?').unwrap_or(&self.section);
+        s.split('/').next().unwrap_or("")
+    }
 }
 
 impl BpfObject {

@@ -423,6 +423,8 @@ enum Target {
 /// Reads a program section name the way libbpf does (longest matching prefix first in its
 /// table order); `None` when libbpf would not know it either.
 pub fn parse(section: &str) -> Option<SectionDef> {
+    // A leading `?` only turns autoload off.
+    let section = section.strip_prefix('?').unwrap_or(section);
     for &(prefix, prog_type, attach_type, target) in DEFS {
         let (base, takes_target) = match prefix.strip_suffix('+') {
             Some(b) => (b, true),
