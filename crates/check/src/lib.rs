@@ -1,26 +1,41 @@
-//! Checks eBPF objects against the kernel images of a dataset (SPEC §5, §7): for every
-//! dependency of an object and every image, whether it is there and what its absence or
-//! change means — the program fails to load or attach (**Error**), loads and reads the wrong
-//! data (**Stray read**), or attaches and misses calls (**Missing invocation**).
+//! Checks eBPF objects against the kernel images of a dataset, the way the kernel's loader
+//! (libbpf and the verifier) would decide: for every program of an object and every image,
+//! whether it loads and attaches (else **Error**), reads what it expects (else **Stray
+//! read**), and sees every call of its attach point (else **Missing invocation**).
 //!
-//! CO-RE field accesses are checked against the object's own view of each type (its BTF),
-//! the way libbpf relocates them: the struct and each field of the access path must exist
-//! in the image; a field whose type differs in kind (libbpf rejects it) is an error, one
-//! whose type differs otherwise is read with the object's layout (a stray read). Kernel
-//! functions, tracepoints and LSM hooks follow the dataset's groups: once a group has seen
-//! a change, every later image of that group is marked changed.
+//! Per image, each dependency is first resolved on its own ([`facts`]): present, absent,
+//! changed against the object's own types. Then each program is walked the way the
+//! verifier walks it on that kernel (`depsurf_bpf::flow`: existence checks, weak externs
+//! and `__kconfig` values resolved, across BPF-to-BPF calls), so a failing CO-RE access, a
+//! missing weak kfunc or helper only in code the verifier never reaches is harmless. What a
+//! program reads of its attach point (arguments, registers, a tracepoint record) is judged
+//! against the definition the object was built for ([`reads`]). What libbpf does for the
+//! whole object (create every map, resolve every extern, load the kernel's BTF) fails every
+//! program when it fails. Programs that are alternatives of each other ([`alternatives`])
+//! let an object load on a kernel where some of them fail.
 
+pub mod alternatives;
+mod facts;
+pub mod meaning;
+mod reads;
 pub mod render;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use depsurf_bpf::{BpfObject, Dependency, Target};
+use depsurf_bpf::code::Loc;
+use depsurf_bpf::flow::{self, Env, Extern as Ext, Flow};
+use depsurf_bpf::{BpfObject, Dependency, ExternKind, Program, Target};
 use depsurf_diff::Consequence;
+use depsurf_model::trace::{FuncTrace, TraceReason};
 use depsurf_report::history::{Def, Lookup};
-use depsurf_surface::model::TypeRef;
 use depsurf_surface::store::StoreError;
 use depsurf_surface::{Dataset, Kind};
 use serde::Serialize;
+
+use crate::meaning::Word;
+use crate::reads::{Reads, Shown};
+
+pub use facts::version_of;
 
 /// One dependency in one image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -29,7 +44,7 @@ pub struct Cell {
     /// What it means for the program; `None` when nothing goes wrong.
     #[serde(serialize_with = "ser_consequence")]
     pub consequence: Option<Consequence>,
-    /// Why, in words (`field mm_struct::exe_file absent`, `Param added: int flags`).
+    /// Why, in words (`field mm_struct::exe_file absent`, `argument 2 is ...`).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub detail: String,
 }
@@ -58,9 +73,10 @@ pub enum Status {
     Absent,
     /// Present, changed (type, prototype, layout the program reads).
     Changed,
-    /// A function status issue (inlined, transformed, duplicated).
+    /// A function status issue (inlined, transformed, duplicated, not traceable).
     Issue,
-    /// An existence check that answers "no" here: the program handles it.
+    /// Absent, but only where the program checks for it first, or only in code the
+    /// verifier does not reach on this kernel: the program handles it.
     GuardFalse,
     /// The dataset cannot tell (no such information for this image).
     Unknown,
@@ -105,6 +121,26 @@ impl Cell {
             Cell::bad(Status::Absent, Consequence::Error, detail)
         }
     }
+    fn guarded(&self, why: &str) -> Cell {
+        Cell {
+            status: Status::GuardFalse,
+            consequence: None,
+            detail: format!("{}, {why}", self.detail),
+        }
+    }
+
+    /// How bad a cell is, for picking the one a row shows: errors first, then stray reads,
+    /// missed calls, unknowns, handled absences, fine.
+    fn rank(&self) -> u8 {
+        match (self.consequence, self.status) {
+            (Some(Consequence::Error), _) => 0,
+            (Some(Consequence::StrayRead), _) => 1,
+            (Some(Consequence::MissingInvocation), _) => 2,
+            (_, Status::Unknown) => 3,
+            (_, Status::GuardFalse) => 4,
+            _ => 5,
+        }
+    }
 }
 
 /// One dependency across the images.
@@ -114,51 +150,59 @@ pub struct Row {
     pub label: String,
     #[serde(flatten)]
     pub dep: Dependency,
-    /// By image id. A kernel function, tracepoint or LSM hook changed in any group is
-    /// marked changed here; `changed` says in which groups.
+    /// Whether libbpf needs it for the whole object (maps, externs, the kernel's BTF):
+    /// then it fails every program where it fails.
+    pub object_wide: bool,
+    /// The checked programs that depend on it.
+    pub programs: Vec<String>,
+    /// By image id: the worst cell of its programs.
     pub cells: BTreeMap<String, Cell>,
-    /// Group → image → what changed (SPEC §5: once a group has seen a change, every later
-    /// image of the group that has the item).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub changed: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-impl Row {
-    /// The cell as one group's page shows it: a change another group saw is not shown.
-    pub fn cell_in(&self, group: &str, image: &str) -> Option<Cell> {
-        let c = self.cells.get(image)?;
-        let by_group = self.changed.values().any(|m| m.contains_key(image));
-        if c.status == Status::Changed
-            && by_group
-            && !self
-                .changed
-                .get(group)
-                .is_some_and(|m| m.contains_key(image))
-        {
-            return Some(Cell::ok());
-        }
-        Some(c.clone())
-    }
-}
-
-/// The verdict for one image.
+/// The verdict for one image (of a program, or of the object).
 #[derive(Clone, Debug, Serialize)]
 pub struct Verdict {
     pub image: String,
-    /// `loads`, `loads with stray reads`, `misses calls`, `fails`.
+    /// `loads`, `loads with stray reads`, `loads, misses calls`, `loads with stray reads
+    /// and missed calls`, `loads with alternatives` (objects only), `fails`.
     pub verdict: String,
     pub errors: usize,
     pub stray_reads: usize,
     pub missing_invocations: usize,
+    /// Dependencies the dataset cannot answer for this image.
+    pub unknown: usize,
     /// The first reasons, for a one-line summary.
     pub because: Vec<String>,
+    /// For `loads with alternatives`: the programs the loader must turn off.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub turn_off: Vec<String>,
+}
+
+/// One program of an object and its verdict per image.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProgramCheck {
+    #[serde(flatten)]
+    pub program: Program,
+    /// Checked (every program, unless `--program` chose some).
+    pub checked: bool,
+    /// The other programs of the object it is an alternative of.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<String>,
+    pub verdicts: Vec<Verdict>,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ObjectCheck {
     pub object: String,
-    pub programs: Vec<depsurf_bpf::Program>,
+    pub programs: Vec<ProgramCheck>,
+    /// Groups of programs that are alternatives of each other.
+    pub alternatives: Vec<Vec<String>>,
+    /// What kernel functions', tracepoints' and LSM hooks' definitions are compared with
+    /// (the object does not say what it was built for).
+    pub reference: String,
     pub rows: Vec<Row>,
+    /// The object's verdict per image: every checked program, or for each group of
+    /// alternatives at least one.
     pub verdicts: Vec<Verdict>,
     /// Each CO-RE relocation on its own, as libbpf numbers them, and whether it resolves
     /// in each image: `ok`, `fails` (the instruction is poisoned) or `guard` (an existence
@@ -176,6 +220,65 @@ pub struct ReloOutcome {
     pub outcomes: BTreeMap<String, &'static str>,
 }
 
+/// Which helpers each program type may call on one kernel, as probed on that kernel
+/// booted (the kernel decides this in code, no table of the image spells it out).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HelperTable {
+    /// Program type (`KPROBE`, `TRACING`, ...) → allowed helper ids.
+    pub allowed: BTreeMap<String, BTreeSet<u32>>,
+}
+
+/// Facts read from a running kernel, for `--kernel running`.
+#[derive(Clone, Debug, Default)]
+pub struct Live {
+    /// The image id they belong to.
+    pub id: String,
+    /// Text symbols of /proc/kallsyms and how many of each name.
+    pub symbols: HashMap<String, u32>,
+    /// ftrace's `available_filter_functions`, when readable.
+    pub ftrace: Option<HashSet<String>>,
+    /// The kprobe blacklist (debugfs `kprobes/blacklist`), when readable.
+    pub kprobe_blacklist: Option<HashSet<String>>,
+    /// `CONFIG_KPROBE_EVENTS_ON_NOTRACE`.
+    pub kprobe_on_notrace: bool,
+}
+
+impl Live {
+    /// What this kernel allows on a function symbol; `None` when it cannot tell.
+    fn trace(&self, func: &str) -> Option<FuncTrace> {
+        let ftrace = self.ftrace.as_ref()?;
+        let symbol = self.symbols.contains_key(func);
+        let patchable = ftrace.contains(func);
+        let black = self
+            .kprobe_blacklist
+            .as_ref()
+            .is_some_and(|b| b.contains(func));
+        let kprobe = if !symbol {
+            None
+        } else if black {
+            Some(TraceReason::Blacklist)
+        } else if !patchable && !self.kprobe_on_notrace {
+            Some(TraceReason::Notrace)
+        } else {
+            None
+        };
+        let mut reasons = Vec::new();
+        if symbol && !patchable {
+            reasons.push(TraceReason::Notrace);
+        }
+        if black {
+            reasons.push(TraceReason::Blacklist);
+        }
+        Some(FuncTrace {
+            symbol,
+            ftrace: patchable,
+            kprobe,
+            reasons,
+            base: None,
+        })
+    }
+}
+
 /// Options for a check.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -183,9 +286,21 @@ pub struct Options {
     pub images: Vec<String>,
     /// Attach targets renamed: section target as written → target to check.
     pub map: BTreeMap<String, String>,
-    /// The text symbols of one image (its id), when known (a running kernel's
-    /// /proc/kallsyms): kprobes need a symbol, not only a BTF function.
-    pub symbols: Option<(String, std::collections::HashSet<String>)>,
+    /// Programs to check, by name or glob (all when empty): those a loader will load.
+    pub programs: Vec<String>,
+    /// Facts of a running kernel (one image of the dataset).
+    pub live: Option<Live>,
+    /// Probed helper tables, by image id.
+    pub helpers: BTreeMap<String, HelperTable>,
+}
+
+/// Who needs a dependency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Users {
+    /// libbpf needs it for the object as a whole.
+    Object,
+    /// These programs (indices).
+    Programs(Vec<usize>),
 }
 
 /// Checks one object against the dataset's images.
@@ -197,40 +312,203 @@ pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectChec
         .filter(|id| opts.images.is_empty() || opts.images.contains(id))
         .collect();
     let names = Names::new(ds)?;
-    let mut rows = Vec::new();
-    for dep in &obj.deps {
-        let Some(dep) = rename(dep, &opts.map) else {
+    let checked: Vec<bool> = obj
+        .programs
+        .iter()
+        .map(|p| {
+            opts.programs.is_empty()
+                || opts
+                    .programs
+                    .iter()
+                    .any(|g| facts::glob_matches(g, &p.name))
+        })
+        .collect();
+    let closures: Vec<Vec<(Loc, usize)>> = obj
+        .programs
+        .iter()
+        .map(|p| obj.code.closure(p.entry))
+        .collect();
+    let deps: Vec<Dependency> = obj
+        .deps
+        .iter()
+        .filter_map(|d| rename(d, &opts.map))
+        .collect();
+    let users: Vec<Users> = deps.iter().map(|d| users_of(obj, &closures, d)).collect();
+    let reference = Reference::new(ds);
+    let mut refs = RefDefs::default();
+    let live = opts.live.as_ref();
+    let bases: Vec<Vec<Cell>> = images
+        .iter()
+        .map(|id| {
+            deps.iter()
+                .map(|d| facts::resolve(ds, d, id, live))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<_, _>>()?;
+    // Each program's attach point, to tell alternatives from handlers that are all needed.
+    let attach_dep: Vec<Option<usize>> = obj
+        .programs
+        .iter()
+        .enumerate()
+        .map(|(pi, p)| {
+            deps.iter().enumerate().position(|(di, d)| {
+                is_attach(&d.target)
+                    && matches!(&users[di], Users::Programs(ps) if ps.contains(&pi))
+                    && d.origins
+                        .iter()
+                        .any(|o| o.program == p.name && o.insn.is_none())
+            })
+        })
+        .collect();
+    // Over every image of the dataset, not only the checked ones.
+    let mut presence: HashMap<usize, Vec<bool>> = HashMap::new();
+    for di in attach_dep.iter().flatten() {
+        if presence.contains_key(di) {
             continue;
+        }
+        let mut row = Vec::new();
+        for m in ds.images() {
+            row.push(facts::resolve(ds, &deps[*di], &m.id, live)?.status != Status::Absent);
+        }
+        presence.insert(*di, row);
+    }
+    let present = |p: usize| attach_dep[p].and_then(|di| presence.get(&di));
+    let apart = |a: usize, b: usize| match (present(a), present(b)) {
+        (Some(x), Some(y)) => x != y,
+        _ => false,
+    };
+    let groups = alternatives::groups(obj, &apart);
+
+    // cells[image][program][dep]
+    let mut program_cells: Vec<Vec<Vec<Option<Cell>>>> = Vec::new();
+    let mut walks: HashMap<(usize, String), Flow> = HashMap::new();
+    for (ii, id) in images.iter().enumerate() {
+        let base = &bases[ii];
+        let env = env(ds, obj, id, &deps, base)?;
+        let key = fingerprint(&env);
+        let word = word_of(ds, id);
+        let helpers = opts.helpers.get(id);
+        let mut per_prog = Vec::new();
+        for (pi, p) in obj.programs.iter().enumerate() {
+            if !checked[pi] {
+                per_prog.push(vec![None; deps.len()]);
+                continue;
+            }
+            let flow = walks
+                .entry((pi, key.clone()))
+                .or_insert_with(|| flow::walk(&obj.code, p.entry, &env));
+            let reads = reads::reads(p, flow);
+            let mut cells = Vec::with_capacity(deps.len());
+            for (di, d) in deps.iter().enumerate() {
+                let cell = match &users[di] {
+                    Users::Object => Some(object_cell(obj, d, &base[di], &closures[pi], flow)),
+                    Users::Programs(ps) if ps.contains(&pi) => Some(program_cell(
+                        ds,
+                        &mut refs,
+                        &reference,
+                        ProgramCtx {
+                            obj,
+                            p,
+                            closure: &closures[pi],
+                            flow,
+                            reads: &reads,
+                            helpers,
+                            word,
+                            id,
+                        },
+                        d,
+                        &base[di],
+                    )?),
+                    Users::Programs(_) => None,
+                };
+                cells.push(cell);
+            }
+            per_prog.push(cells);
+        }
+        program_cells.push(per_prog);
+    }
+
+    // Rows: each dependency's worst cell over its checked programs.
+    let mut rows = Vec::new();
+    for (di, d) in deps.iter().enumerate() {
+        let using: Vec<usize> = match &users[di] {
+            Users::Object => (0..obj.programs.len()).filter(|&p| checked[p]).collect(),
+            Users::Programs(ps) => ps.iter().copied().filter(|&p| checked[p]).collect(),
         };
+        if using.is_empty() {
+            continue;
+        }
         let mut cells = BTreeMap::new();
-        let changed = changed_images(ds, &dep)?;
-        for id in &images {
-            let mut cell = resolve(ds, &dep, id)?;
-            if let (Target::Kprobe { func }, Some((sid, syms))) = (&dep.target, &opts.symbols)
-                && sid == id
-                && cell.consequence.is_none()
-            {
-                cell = kprobe_symbol(func, syms);
+        for (ii, id) in images.iter().enumerate() {
+            let worst = using
+                .iter()
+                .filter_map(|&p| program_cells[ii][p][di].as_ref())
+                .min_by_key(|c| c.rank())
+                .cloned();
+            if let Some(c) = worst {
+                cells.insert(id.clone(), c);
             }
-            if cell.status == Status::Ok
-                && let Some(why) = changed.values().find_map(|m| m.get(id))
-            {
-                cell = Cell::bad(Status::Changed, Consequence::StrayRead, why.clone());
-            }
-            cells.insert(id.clone(), cell);
         }
         rows.push(Row {
-            kind: dep.kind(),
-            label: names.label(&dep),
-            dep,
+            kind: d.kind(),
+            label: names.label(d),
+            dep: d.clone(),
+            object_wide: users[di] == Users::Object,
+            programs: using
+                .iter()
+                .map(|&p| obj.programs[p].name.clone())
+                .collect(),
             cells,
-            changed,
         });
     }
-    for id in &images {
-        dead_code(ds, obj, id, &mut rows)?;
+
+    let group_names: Vec<Vec<String>> = groups
+        .iter()
+        .map(|g| g.iter().map(|&p| obj.programs[p].name.clone()).collect())
+        .collect();
+    let mut programs = Vec::new();
+    for (pi, p) in obj.programs.iter().enumerate() {
+        let verdicts = if checked[pi] {
+            images
+                .iter()
+                .enumerate()
+                .map(|(ii, id)| {
+                    let cells: Vec<(&Dependency, &Cell)> = deps
+                        .iter()
+                        .zip(&program_cells[ii][pi])
+                        .filter_map(|(d, c)| c.as_ref().map(|c| (d, c)))
+                        .collect();
+                    verdict(id, &names, &cells)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let alternatives = groups
+            .iter()
+            .find(|g| g.contains(&pi))
+            .map(|g| {
+                g.iter()
+                    .filter(|&&q| q != pi)
+                    .map(|&q| obj.programs[q].name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        programs.push(ProgramCheck {
+            program: p.clone(),
+            checked: checked[pi],
+            alternatives,
+            verdicts,
+        });
     }
-    let verdicts = images.iter().map(|id| verdict(id, &rows)).collect();
+    let verdicts = images
+        .iter()
+        .enumerate()
+        .map(|(ii, id)| {
+            object_verdict(ii, id, &programs, &groups, &rows, !opts.programs.is_empty())
+        })
+        .collect();
+
     let mut relocations = Vec::new();
     for r in &obj.core_relos {
         // A relocation alone: libbpf resolves each one by itself, and an existence check
@@ -243,7 +521,7 @@ pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectChec
         };
         let mut outcomes = BTreeMap::new();
         for id in &images {
-            let c = resolve(ds, &dep, id)?;
+            let c = facts::resolve(ds, &dep, id, opts.live.as_ref())?;
             let o = match (c.status, c.consequence) {
                 (Status::GuardFalse, _) => "guard",
                 (_, Some(Consequence::Error)) => "fails",
@@ -263,113 +541,643 @@ pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectChec
     }
     Ok(ObjectCheck {
         object: obj.name.clone(),
-        programs: obj.programs.clone(),
+        programs,
+        alternatives: group_names,
+        reference: reference.describe(),
         rows,
         verdicts,
         relocations,
     })
 }
 
-/// Marks as guarded the failing CO-RE accesses of image `id` that sit only in code its
-/// resolved existence checks rule out (the verifier never walks it, so their poisoned
-/// instructions never run).
-fn dead_code(ds: &Dataset, obj: &BpfObject, id: &str, rows: &mut [Row]) -> Result<(), StoreError> {
-    use std::collections::{HashMap, HashSet};
-    let has_failure = rows.iter().any(|r| {
-        matches!(
-            r.dep.target,
-            Target::Field { .. } | Target::Type { .. } | Target::EnumValue { .. }
-        ) && r
-            .cells
-            .get(id)
-            .is_some_and(|c| c.consequence == Some(Consequence::Error))
-    });
-    if !has_failure {
-        return Ok(());
+/// The machine word of an image's architecture.
+fn word_of(ds: &Dataset, id: &str) -> Word {
+    Word::of_arch(
+        ds.images()
+            .iter()
+            .find(|m| m.id == id)
+            .and_then(|m| m.arch.as_deref()),
+    )
+}
+
+/// An attach point: a function, tracepoint, syscall, LSM hook or iterator.
+fn is_attach(t: &Target) -> bool {
+    matches!(
+        t,
+        Target::Kprobe { .. }
+            | Target::KprobeMulti { .. }
+            | Target::Trampoline { .. }
+            | Target::Tracepoint { .. }
+            | Target::Syscall { .. }
+            | Target::Lsm { .. }
+            | Target::Iter { .. }
+    )
+}
+
+/// Who needs `d`: libbpf for the whole object, or the programs whose code (with their
+/// subprograms) or section carries it.
+fn users_of(obj: &BpfObject, closures: &[Vec<(Loc, usize)>], d: &Dependency) -> Users {
+    let object_wide = match &d.target {
+        Target::MapType { .. }
+        | Target::StructOps { .. }
+        | Target::Kfunc { .. }
+        | Target::Ksym { .. }
+        | Target::Config { .. } => true,
+        Target::KernelConfig { name, .. } => name == "DEBUG_INFO_BTF",
+        _ => d
+            .origins
+            .iter()
+            .all(|o| o.insn.is_none() && o.section.starts_with('.')),
+    };
+    if object_wide {
+        return Users::Object;
     }
-    // Each existence check's value in this image, by section and instruction.
-    let mut patched: HashMap<&str, HashMap<usize, i64>> = HashMap::new();
-    for r in obj.core_relos.iter().filter(|r| r.guard) {
+    let mut ps = Vec::new();
+    for (pi, p) in obj.programs.iter().enumerate() {
+        let uses = d.origins.iter().any(|o| match o.insn {
+            Some(i) => obj.code.section(&o.section).is_some_and(|sec| {
+                depsurf_bpf::Code::in_closure(
+                    &closures[pi],
+                    Loc {
+                        sec,
+                        insn: i as usize,
+                    },
+                )
+            }),
+            None => o.program == p.name && o.section == p.section,
+        });
+        if uses {
+            ps.push(pi);
+        }
+    }
+    Users::Programs(ps)
+}
+
+/// The places of a dependency's uses in the code, with whether each reads (not only an
+/// existence check).
+fn uses(obj: &BpfObject, d: &Dependency) -> Vec<(Loc, bool)> {
+    d.origins
+        .iter()
+        .filter_map(|o| {
+            let sec = obj.code.section(&o.section)?;
+            let reads = o.relo.is_none_or(|k| {
+                !matches!(
+                    k,
+                    "field_exists" | "type_exists" | "enumval_exists" | "type_matches"
+                )
+            });
+            Some((
+                Loc {
+                    sec,
+                    insn: o.insn? as usize,
+                },
+                reads,
+            ))
+        })
+        .collect()
+}
+
+/// An object-wide dependency's cell for one program: libbpf's verdict on the object, except
+/// that a weak extern the kernel lacks only hurts a program that reaches a use of it.
+fn object_cell(
+    obj: &BpfObject,
+    d: &Dependency,
+    base: &Cell,
+    closure: &[(Loc, usize)],
+    flow: &Flow,
+) -> Cell {
+    let weak_extern = matches!(d.target, Target::Kfunc { .. } | Target::Ksym { .. }) && d.guard;
+    if weak_extern && base.status == Status::GuardFalse {
+        let reached = uses(obj, d).iter().any(|(at, _)| {
+            depsurf_bpf::Code::in_closure(closure, *at) && flow.reachable.contains(at)
+        });
+        if reached {
+            return Cell::bad(
+                Status::Absent,
+                Consequence::Error,
+                format!(
+                    "{}; the program reaches a use of it here (libbpf poisons it)",
+                    base.detail
+                ),
+            );
+        }
+        return base.guarded("and the program never reaches a use of it here");
+    }
+    if base.consequence == Some(Consequence::Error) && !base.detail.contains("libbpf") {
+        return Cell {
+            detail: format!(
+                "{} (libbpf needs it for the whole object, whatever programs load)",
+                base.detail
+            ),
+            ..base.clone()
+        };
+    }
+    base.clone()
+}
+
+/// What one program needs to judge its dependencies in one image.
+struct ProgramCtx<'a> {
+    obj: &'a BpfObject,
+    p: &'a Program,
+    closure: &'a [(Loc, usize)],
+    flow: &'a Flow,
+    reads: &'a Reads,
+    helpers: Option<&'a HelperTable>,
+    word: Word,
+    id: &'a str,
+}
+
+/// A program's dependency in one image: code it does not reach is harmless; an attach
+/// point's change matters as far as the program reads it; a helper must be allowed for the
+/// program's type.
+fn program_cell(
+    ds: &Dataset,
+    refs: &mut RefDefs,
+    reference: &Reference,
+    c: ProgramCtx<'_>,
+    d: &Dependency,
+    base: &Cell,
+) -> Result<Cell, StoreError> {
+    let mine: Vec<(Loc, bool)> = uses(c.obj, d)
+        .into_iter()
+        .filter(|(at, _)| depsurf_bpf::Code::in_closure(c.closure, *at))
+        .collect();
+    let reached = |reading_only: bool| {
+        mine.iter()
+            .any(|(at, reads)| (*reads || !reading_only) && c.flow.reachable.contains(at))
+    };
+    Ok(match &d.target {
+        Target::Field { .. } | Target::Type { .. } | Target::EnumValue { .. } => {
+            match base.consequence {
+                Some(Consequence::Error) if !reached(true) => {
+                    base.guarded("only in code that this kernel's answers rule out")
+                }
+                Some(Consequence::StrayRead) if !reached(true) => Cell::ok_with(format!(
+                    "{}, but the program does not read it on this kernel",
+                    base.detail
+                )),
+                _ => base.clone(),
+            }
+        }
+        Target::Helper { id: helper } => {
+            if !reached(false) {
+                if base.consequence.is_some() {
+                    return Ok(base.guarded("only in code this kernel's answers rule out"));
+                }
+                return Ok(base.clone());
+            }
+            if base.consequence.is_some() || base.status == Status::Unknown {
+                return Ok(base.clone());
+            }
+            let Some(t) = c.p.prog_type else {
+                return Ok(base.clone());
+            };
+            match c.helpers.and_then(|h| h.allowed.get(t)) {
+                Some(allowed) if !allowed.contains(helper) => Cell::bad(
+                    Status::Issue,
+                    Consequence::Error,
+                    format!(
+                        "not allowed for BPF_PROG_TYPE_{t} programs on this kernel (probed on                          the booted kernel): the verifier rejects the call"
+                    ),
+                ),
+                Some(_) => base.clone(),
+                None => Cell {
+                    detail: format!(
+                        "{}whether BPF_PROG_TYPE_{t} programs may call it is unknown (this                          image's helpers were not probed)",
+                        if base.detail.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{}; ", base.detail)
+                        }
+                    ),
+                    ..base.clone()
+                },
+            }
+        }
+        Target::Kprobe { func } | Target::Trampoline { func } => {
+            attach_reads(ds, refs, reference, &c, base, Kind::Func, func, false)?
+        }
+        Target::Lsm { hook } => {
+            attach_reads(ds, refs, reference, &c, base, Kind::Lsm, hook, false)?
+        }
+        Target::Tracepoint { event, .. } => {
+            let record = matches!(reads::shape(c.p), Some(reads::Shape::Record));
+            attach_reads(
+                ds,
+                refs,
+                reference,
+                &c,
+                base,
+                Kind::Tracepoint,
+                event,
+                record,
+            )?
+        }
+        _ => base.clone(),
+    })
+}
+
+/// An attach point's cell, with what the program reads of it judged against the reference
+/// definition.
+#[allow(clippy::too_many_arguments)]
+fn attach_reads(
+    ds: &Dataset,
+    refs: &mut RefDefs,
+    reference: &Reference,
+    c: &ProgramCtx<'_>,
+    base: &Cell,
+    kind: Kind,
+    name: &str,
+    record: bool,
+) -> Result<Cell, StoreError> {
+    if matches!(base.consequence, Some(Consequence::Error)) || base.status == Status::Unknown {
+        return Ok(base.clone());
+    }
+    let Some((ref_id, refd)) = refs.get(ds, reference, kind, name)? else {
+        return Ok(base.clone());
+    };
+    if ref_id == c.id {
+        return Ok(base.clone());
+    }
+    let Some(img) = Lookup::new(ds, kind, name).get(c.id)? else {
+        return Ok(base.clone());
+    };
+    let (Some(rs), Some(is)) = (shown(&refd, record), shown(&img, record)) else {
+        return Ok(base.clone());
+    };
+    let from = ref_id.clone();
+    let judged = reads::judge(c.p, c.reads, &rs, word_of(ds, &ref_id), &is, c.word, &from);
+    Ok(match judged {
+        None => base.clone(),
+        Some(j) => {
+            let detail = if base.detail.is_empty() {
+                j.detail.clone()
+            } else {
+                format!("{}; {}", j.detail, base.detail)
+            };
+            // The worse of the two (an error or stray read before missed calls).
+            if j.rank() <= base.rank() {
+                Cell { detail, ..j }
+            } else {
+                Cell {
+                    detail,
+                    ..base.clone()
+                }
+            }
+        }
+    })
+}
+
+/// The verdict of one program in one image from its dependencies' cells.
+fn verdict(id: &str, names: &Names, cells: &[(&Dependency, &Cell)]) -> Verdict {
+    let (mut e, mut s, mut m, mut u) = (0, 0, 0, 0);
+    let mut because = Vec::new();
+    let line = |d: &Dependency, c: &Cell| format!("{} {}: {}", d.kind(), names.label(d), c.detail);
+    for (d, c) in cells {
+        match c.consequence {
+            Some(Consequence::Error) => {
+                e += 1;
+                because.push(line(d, c));
+            }
+            Some(Consequence::StrayRead) => s += 1,
+            Some(Consequence::MissingInvocation) => m += 1,
+            _ if c.status == Status::Unknown => u += 1,
+            _ => {}
+        }
+    }
+    if e == 0 {
+        for (d, c) in cells {
+            if c.consequence.is_some() {
+                because.push(line(d, c));
+            }
+        }
+    }
+    because.truncate(3);
+    Verdict {
+        image: id.to_string(),
+        verdict: verdict_text(e, s, m).to_string(),
+        errors: e,
+        stray_reads: s,
+        missing_invocations: m,
+        unknown: u,
+        because,
+        turn_off: Vec::new(),
+    }
+}
+
+fn verdict_text(e: usize, s: usize, m: usize) -> &'static str {
+    if e > 0 {
+        "fails"
+    } else if s > 0 && m > 0 {
+        "loads with stray reads and missed calls"
+    } else if s > 0 {
+        "loads with stray reads"
+    } else if m > 0 {
+        "loads, misses calls"
+    } else {
+        "loads"
+    }
+}
+
+/// The object's verdict in one image: it loads when every program the loader loads does
+/// (those chosen with `--program`, else those libbpf loads by default: not `?` sections);
+/// else, when nothing object-wide fails and each failing program has an alternative that
+/// loads, it loads with alternatives (the failing ones turned off).
+fn object_verdict(
+    ii: usize,
+    id: &str,
+    programs: &[ProgramCheck],
+    groups: &[Vec<usize>],
+    rows: &[Row],
+    chosen: bool,
+) -> Verdict {
+    let checked: Vec<usize> = (0..programs.len())
+        .filter(|&p| programs[p].checked && (chosen || programs[p].program.autoload))
+        .collect();
+    let any_checked: Vec<usize> = (0..programs.len())
+        .filter(|&p| programs[p].checked)
+        .collect();
+    let pv = |p: usize| &programs[p].verdicts[ii];
+    let failing: Vec<usize> = checked
+        .iter()
+        .copied()
+        .filter(|&p| pv(p).errors > 0)
+        .collect();
+    let count = |f: fn(&Verdict) -> usize, ps: &[usize]| ps.iter().map(|&p| f(pv(p))).sum();
+    let unknown = rows
+        .iter()
+        .filter(|r| r.cells.get(id).is_some_and(|c| c.status == Status::Unknown))
+        .count();
+    let object_error = rows.iter().any(|r| {
+        r.object_wide
+            && r.cells
+                .get(id)
+                .is_some_and(|c| c.consequence == Some(Consequence::Error))
+    });
+    let loading: Vec<usize> = any_checked
+        .iter()
+        .copied()
+        .filter(|&p| pv(p).errors == 0)
+        .collect();
+    let mut because: Vec<String> = Vec::new();
+    let (verdict, turn_off) = if failing.is_empty() {
+        let s = count(|v| v.stray_reads, &checked);
+        let m = count(|v| v.missing_invocations, &checked);
+        (verdict_text(0, s, m).to_string(), Vec::new())
+    } else {
+        let covered = !object_error
+            && checked.iter().all(|&p| {
+                !failing.contains(&p)
+                    || groups
+                        .iter()
+                        .find(|g| g.contains(&p))
+                        .is_some_and(|g| g.iter().any(|q| loading.contains(q)))
+            });
+        if covered {
+            (
+                "loads with alternatives".to_string(),
+                failing
+                    .iter()
+                    .map(|&p| programs[p].program.name.clone())
+                    .collect(),
+            )
+        } else {
+            ("fails".to_string(), Vec::new())
+        }
+    };
+    for &p in failing.iter().chain(&loading) {
+        for b in &pv(p).because {
+            let line = format!("{}: {b}", programs[p].program.name);
+            if !because.contains(&line) {
+                because.push(line);
+            }
+        }
+    }
+    because.truncate(3);
+    Verdict {
+        image: id.to_string(),
+        verdict,
+        errors: count(|v| v.errors, &checked),
+        stray_reads: count(|v| v.stray_reads, &checked),
+        missing_invocations: count(|v| v.missing_invocations, &checked),
+        unknown,
+        because,
+        turn_off,
+    }
+}
+
+/// What each extern and existence check is worth on one image, for the walk.
+fn env(
+    ds: &Dataset,
+    obj: &BpfObject,
+    id: &str,
+    deps: &[Dependency],
+    base: &[Cell],
+) -> Result<Env, StoreError> {
+    let mut env = Env {
+        lazy_globals: version_of(ds, id).is_some_and(|v| v >= (6, 8)),
+        ..Env::default()
+    };
+    for r in &obj.core_relos {
+        let Some(sec) = obj.code.section(&r.section) else {
+            continue;
+        };
+        if !matches!(
+            r.kind,
+            "field_exists" | "type_exists" | "enumval_exists" | "type_matches"
+        ) {
+            env.relocated.insert(Loc {
+                sec,
+                insn: r.insn as usize,
+            });
+            continue;
+        }
         let dep = Dependency {
             target: r.target.clone(),
             guard: true,
             relos: Vec::new(),
             origins: Vec::new(),
         };
-        let c = resolve(ds, &dep, id)?;
+        let c = facts::resolve(ds, &dep, id, None)?;
         let value = match c.status {
             Status::GuardFalse | Status::Absent => 0,
             Status::Unknown => continue,
             _ => 1,
         };
-        patched
-            .entry(r.section.as_str())
-            .or_default()
-            .insert(r.insn as usize, value);
+        env.patched.insert(
+            Loc {
+                sec,
+                insn: r.insn as usize,
+            },
+            value,
+        );
     }
-    if patched.is_empty() {
-        return Ok(());
-    }
-    let mut live: HashMap<&str, HashSet<usize>> = HashMap::new();
-    for p in &obj.programs {
-        let Some((_, bytes)) = obj.code.iter().find(|(n, _)| *n == p.section) else {
-            continue;
-        };
-        let code = depsurf_bpf::flow::Code {
-            bytes,
-            big_endian: obj.big_endian,
-            start: p.start,
-            end: p.start + p.insns,
-        };
-        let empty = HashMap::new();
-        let r =
-            depsurf_bpf::flow::reachable(&code, patched.get(p.section.as_str()).unwrap_or(&empty));
-        live.entry(p.section.as_str()).or_default().extend(r);
-    }
-    for row in rows.iter_mut() {
-        let Some(cell) = row.cells.get_mut(id) else {
-            continue;
-        };
-        if cell.consequence != Some(Consequence::Error) {
-            continue;
-        }
-        let uses: Vec<_> = row
-            .dep
-            .origins
-            .iter()
-            .filter(|o| {
-                o.relo.is_some_and(|k| {
-                    !matches!(
-                        k,
-                        "field_exists" | "type_exists" | "enumval_exists" | "type_matches"
-                    )
+    for e in &obj.externs {
+        let value = match e.kind {
+            ExternKind::Kfunc | ExternKind::Ksym => deps
+                .iter()
+                .zip(base)
+                .find(|(d, _)| {
+                    matches!(&d.target, Target::Kfunc { name, .. } | Target::Ksym { name, .. }
+                        if *name == e.name)
                 })
-            })
-            .collect();
-        let dead = !uses.is_empty()
-            && uses.iter().all(|o| {
-                // Code outside any analysed program (subprograms) counts as live.
-                let (Some(l), Some(i)) = (live.get(o.section.as_str()), o.insn) else {
-                    return false;
-                };
-                let i = i as usize;
-                !l.contains(&i)
-                    && obj.programs.iter().any(|p| {
-                        p.section == o.section && (p.start..p.start + p.insns).contains(&i)
-                    })
-            });
-        if dead {
-            *cell = Cell {
-                status: Status::GuardFalse,
-                consequence: None,
-                detail: format!(
-                    "{}, only in code that an existence check rules out here",
-                    cell.detail
-                ),
-            };
+                .and_then(|(_, c)| match c.status {
+                    Status::Unknown => None,
+                    Status::Absent | Status::GuardFalse => Some(Ext::Address { present: false }),
+                    _ => Some(Ext::Address { present: true }),
+                }),
+            ExternKind::Kconfig => {
+                let name = e.name.trim_start_matches("CONFIG_");
+                if !ds.has_kind(id, Kind::Config) {
+                    None
+                } else {
+                    Some(Ext::Value(
+                        match Lookup::new(ds, Kind::Config, name).get(id)? {
+                            Some(Def::Config(v)) => config_value(&v),
+                            _ => 0,
+                        },
+                    ))
+                }
+            }
+            ExternKind::Libbpf => libbpf_value(ds, id, &e.name).map(Ext::Value),
+        };
+        if let Some(v) = value {
+            env.externs.insert(e.name.clone(), v);
         }
     }
-    Ok(())
+    Ok(env)
+}
+
+/// A `__kconfig` value as libbpf gives it: `y` 1, `m` 2, `n` 0, numbers as numbers.
+fn config_value(v: &str) -> i64 {
+    match v {
+        "y" => 1,
+        "m" => 2,
+        "n" => 0,
+        _ => {
+            let t = v.trim_matches('"');
+            match t.strip_prefix("0x") {
+                Some(h) => i64::from_str_radix(h, 16).unwrap_or(0),
+                None => t.parse().unwrap_or(0),
+            }
+        }
+    }
+}
+
+/// The values libbpf computes itself for the externs it knows.
+fn libbpf_value(ds: &Dataset, id: &str, name: &str) -> Option<i64> {
+    let m = ds.images().iter().find(|m| m.id == id)?;
+    let v = m.version.as_deref().or(m.release.as_deref())?;
+    let mut it = v
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty());
+    let major: i64 = it.next()?.parse().ok()?;
+    let minor: i64 = it.next()?.parse().ok()?;
+    let patch: i64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+    Some(match name {
+        "LINUX_KERNEL_VERSION" => (major << 16) | (minor << 8) | patch.min(255),
+        // bpf_get_attach_cookie() arrived in 5.15.
+        "LINUX_HAS_BPF_COOKIE" => i64::from((major, minor) >= (5, 15)),
+        _ => return None,
+    })
+}
+
+/// A key that is equal for two images exactly when their walks are equal.
+fn fingerprint(env: &Env) -> String {
+    let mut p: Vec<_> = env
+        .patched
+        .iter()
+        .map(|(l, v)| (l.sec, l.insn, *v))
+        .collect();
+    p.sort_unstable();
+    let mut e: Vec<_> = env
+        .externs
+        .iter()
+        .map(|(n, v)| format!("{n}={v:?}"))
+        .collect();
+    e.sort_unstable();
+    format!("{:?}|{}|{}", p, e.join(","), env.lazy_globals)
+}
+
+/// The image whose definitions of functions, tracepoints and LSM hooks stand for what the
+/// object was built for: the dataset's default image.
+struct Reference {
+    image: Option<String>,
+}
+
+impl Reference {
+    fn new(ds: &Dataset) -> Reference {
+        let d = &ds.manifest.default;
+        let image = if ds.images().iter().any(|m| &m.id == d) {
+            Some(d.clone())
+        } else {
+            ds.images().first().map(|m| m.id.clone())
+        };
+        Reference { image }
+    }
+
+    fn describe(&self) -> String {
+        match &self.image {
+            Some(i) => format!(
+                "{i} (the dataset's default image, taken as the kernel the object was built \
+                 for, where its own BTF does not describe the item)"
+            ),
+            None => "none".into(),
+        }
+    }
+}
+
+/// Reference definitions, cached by (kind, name).
+#[derive(Default)]
+struct RefDefs {
+    cache: HashMap<(Kind, String), Option<(String, Def)>>,
+}
+
+impl RefDefs {
+    /// The reference definition of an item and the image it comes from: the reference
+    /// image's, else (an item it lacks) that of the image nearest to it in version (the
+    /// older of two as near) that has it.
+    fn get(
+        &mut self,
+        ds: &Dataset,
+        reference: &Reference,
+        kind: Kind,
+        name: &str,
+    ) -> Result<Option<(String, Def)>, StoreError> {
+        let key = (kind, name.to_string());
+        if let Some(v) = self.cache.get(&key) {
+            return Ok(v.clone());
+        }
+        let mut look = Lookup::new(ds, kind, name);
+        let mut found = None;
+        if let Some(r) = &reference.image
+            && let Some(d) = look.get(r)?
+        {
+            found = Some((r.clone(), d));
+        }
+        if found.is_none() {
+            let at =
+                |v: Option<(u32, u32)>| v.map_or(0, |(a, b)| i64::from(a) * 1000 + i64::from(b));
+            let origin = at(reference.image.as_deref().and_then(|r| version_of(ds, r)));
+            let mut ids: Vec<(i64, i64, String)> = ds
+                .images()
+                .iter()
+                .map(|m| {
+                    let v = at(version_of(ds, &m.id));
+                    ((v - origin).abs(), v, m.id.clone())
+                })
+                .collect();
+            ids.sort();
+            for (_, _, id) in &ids {
+                if let Some(d) = look.get(id)? {
+                    found = Some((id.clone(), d));
+                    break;
+                }
+            }
+        }
+        self.cache.insert(key, found.clone());
+        Ok(found)
+    }
 }
 
 /// The dependency with its attach target renamed by the user's map; `None` when the map
@@ -395,546 +1203,6 @@ fn rename(dep: &Dependency, map: &BTreeMap<String, String>) -> Option<Dependency
     (!gone).then_some(d)
 }
 
-fn verdict(id: &str, rows: &[Row]) -> Verdict {
-    let (mut e, mut s, mut m) = (0, 0, 0);
-    let mut because = Vec::new();
-    for r in rows {
-        let Some(c) = r.cells.get(id) else { continue };
-        match c.consequence {
-            Some(Consequence::Error) => {
-                e += 1;
-                because.push(format!("{} {}: {}", r.kind, r.label, c.detail));
-            }
-            Some(Consequence::StrayRead) => s += 1,
-            Some(Consequence::MissingInvocation) => m += 1,
-            _ => {}
-        }
-    }
-    let verdict = if e > 0 {
-        "fails"
-    } else if s > 0 && m > 0 {
-        "loads with stray reads and missed calls"
-    } else if s > 0 {
-        "loads with stray reads"
-    } else if m > 0 {
-        "loads, misses calls"
-    } else {
-        "loads"
-    };
-    if e == 0 {
-        for r in rows {
-            if let Some(c) = r.cells.get(id)
-                && c.consequence.is_some()
-            {
-                because.push(format!("{} {}: {}", r.kind, r.label, c.detail));
-            }
-        }
-    }
-    because.truncate(3);
-    Verdict {
-        image: id.to_string(),
-        verdict: verdict.to_string(),
-        errors: e,
-        stray_reads: s,
-        missing_invocations: m,
-        because,
-    }
-}
-
-/// The dataset kind and name that a kernel-item dependency is looked up as.
-fn item_of(dep: &Dependency) -> Option<(Kind, String)> {
-    Some(match &dep.target {
-        Target::Kprobe { func } | Target::Trampoline { func } => (Kind::Func, func.clone()),
-        Target::Iter { name } => (Kind::Func, format!("bpf_iter_{name}")),
-        Target::Tracepoint { event, .. } => (Kind::Tracepoint, event.clone()),
-        Target::Syscall { name } => (Kind::Syscall, name.clone()),
-        Target::Lsm { hook } => (Kind::Lsm, hook.clone()),
-        _ => return None,
-    })
-}
-
-/// Images where a kernel function, tracepoint or LSM hook has changed, within the groups:
-/// once a group has seen a change, every later image of it that has the item (SPEC §5).
-fn changed_images(
-    ds: &Dataset,
-    dep: &Dependency,
-) -> Result<BTreeMap<String, BTreeMap<String, String>>, StoreError> {
-    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let Some((kind, name)) = item_of(dep) else {
-        return Ok(out);
-    };
-    if matches!(kind, Kind::Syscall) {
-        return Ok(out);
-    }
-    let mut look = Lookup::new(ds, kind, &name);
-    for g in &ds.manifest.groups {
-        let mut since: Option<String> = None;
-        let mut prev: Option<&str> = g.reference.as_ref().map(|r| r.image.as_str());
-        for l in &g.images {
-            if let Some(p) = prev
-                && since.is_none()
-                && let Some(ch) = look.changes(p, &l.image)?
-                && ch.iter().any(|c| c.consequence() != Consequence::None)
-            {
-                // Only changes with a consequence (SPEC §5): a new format string or a
-                // layout that CO-RE relocates reads the same data.
-                let what: Vec<String> = ch
-                    .iter()
-                    .filter(|c| c.consequence() != Consequence::None)
-                    .map(|c| {
-                        let inner: Vec<&str> = c.nested().iter().map(|n| n.name()).collect();
-                        if inner.is_empty() {
-                            c.name().to_string()
-                        } else {
-                            format!("{} ({})", c.name(), inner.join(", "))
-                        }
-                    })
-                    .collect();
-                since = Some(format!(
-                    "{} between {} and {}",
-                    what.join(", "),
-                    g.images
-                        .iter()
-                        .chain(g.reference.iter())
-                        .find(|x| x.image == p)
-                        .map_or(p, |x| x.label.as_str()),
-                    l.label
-                ));
-            }
-            if let Some(s) = &since
-                && look.get(&l.image)?.is_some()
-            {
-                out.entry(g.name.clone())
-                    .or_default()
-                    .insert(l.image.clone(), s.clone());
-            }
-            if look.get(&l.image)?.is_some() {
-                prev = Some(&l.image);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The dependency in one image, before group changes are considered.
-fn resolve(ds: &Dataset, dep: &Dependency, id: &str) -> Result<Cell, StoreError> {
-    let Some(slot) = ds.slot(id) else {
-        return Ok(Cell::unknown("not in the dataset"));
-    };
-    let store = ds.store();
-    let has = |kind: Kind| ds.has_kind(id, kind);
-    Ok(match &dep.target {
-        Target::Kprobe { func } | Target::Trampoline { func } => {
-            if !has(Kind::Func) {
-                return Ok(Cell::unknown("no functions for this image"));
-            }
-            let look = Lookup::new(ds, Kind::Func, func);
-            let status = look.func_status(id)?;
-            let in_btf = store.def_id(slot, Kind::Func, func)?.is_some();
-            let trampoline = matches!(dep.target, Target::Trampoline { .. });
-            if !in_btf && (trampoline || status.is_none()) {
-                return Ok(Cell::absent(false, format!("function {func} absent")));
-            }
-            func_issues(status.as_ref().map(|s| s.issues()).unwrap_or_default())
-        }
-        Target::KprobeMulti { glob } => {
-            let n = store
-                .names(slot, Kind::Func)?
-                .into_iter()
-                .filter(|n| depsurf_report::index::matches(glob, n))
-                .count();
-            if n == 0 {
-                Cell::absent(false, format!("no function matches {glob}"))
-            } else {
-                Cell::ok_with(format!("{n} functions"))
-            }
-        }
-        Target::Iter { name } => present(ds, id, Kind::Func, &format!("bpf_iter_{name}"), false)?,
-        Target::Tracepoint { event, .. } => present(ds, id, Kind::Tracepoint, event, false)?,
-        Target::Syscall { name } => present(ds, id, Kind::Syscall, name, false)?,
-        Target::Lsm { hook } => present(ds, id, Kind::Lsm, hook, false)?,
-        Target::Config { name } => present(ds, id, Kind::Config, name, dep.guard)?,
-        Target::KernelConfig { name, item, miss } => {
-            if !has(Kind::Config) {
-                return Ok(Cell::unknown("no configuration for this image"));
-            }
-            let value = match Lookup::new(ds, Kind::Config, name).get(id)? {
-                Some(Def::Config(v)) => Some(v),
-                _ => None,
-            };
-            let met = match (&value, item) {
-                (Some(v), None) => v == "y",
-                (Some(v), Some(i)) => v.trim_matches('"').split(',').any(|x| x.trim() == i),
-                (None, _) => false,
-            };
-            let shown = value.as_deref().unwrap_or("not set");
-            if met {
-                Cell::ok_with(format!("CONFIG_{name}={shown}"))
-            } else if *miss {
-                Cell::bad(
-                    Status::Absent,
-                    Consequence::MissingInvocation,
-                    format!(
-                        "CONFIG_{name}={shown}: the program is never called (unless the boot \
-                         command line changes it)"
-                    ),
-                )
-            } else {
-                Cell::bad(
-                    Status::Absent,
-                    Consequence::Error,
-                    if name == "DEBUG_INFO_BTF" {
-                        format!(
-                            "CONFIG_{name} is {shown}: the kernel has no BTF for CO-RE, kfuncs \
-                             or BTF attach points (unless the loader brings one, as BTFHub's)"
-                        )
-                    } else {
-                        format!("CONFIG_{name} is {shown}: the program cannot attach")
-                    },
-                )
-            }
-        }
-        Target::StructOps { name } => present(ds, id, Kind::Struct, name, false)?,
-        Target::Ksym { name, typed } => {
-            if !has(Kind::Var) || !store.holds(Kind::Var) {
-                return Ok(Cell::unknown(
-                    "no kernel variables for this image (a dataset from before format 4)",
-                ));
-            }
-            match Lookup::new(ds, Kind::Var, name).get(id)? {
-                None => Cell::absent(dep.guard, format!("variable {name} absent")),
-                Some(Def::Var(TypeRef::Void)) if *typed => Cell::absent(
-                    dep.guard,
-                    format!(
-                        "{name} is a symbol without a BTF type; a typed __ksym needs the \
-                         kernel's BTF to describe it (declare it `const void` to use the symbol)"
-                    ),
-                ),
-                Some(_) => Cell::ok(),
-            }
-        }
-        Target::Kfunc { name, proto } => {
-            if !has(Kind::Kfunc) {
-                return Ok(Cell::unknown("no kfuncs for this image (no BTF)"));
-            }
-            match Lookup::new(ds, Kind::Kfunc, name).get(id)? {
-                None => Cell::absent(dep.guard, format!("kfunc {name} absent")),
-                Some(Def::Func(p)) => match proto {
-                    Some(local) if local.params.len() != p.params.len() => Cell::bad(
-                        Status::Changed,
-                        Consequence::Error,
-                        format!(
-                            "kfunc {name} takes {} parameters, the object declares {}",
-                            p.params.len(),
-                            local.params.len()
-                        ),
-                    ),
-                    Some(local)
-                        if local
-                            .params
-                            .iter()
-                            .zip(&p.params)
-                            .any(|(a, b)| !compatible(&a.ty, &b.ty)) =>
-                    {
-                        Cell::bad(
-                            Status::Changed,
-                            Consequence::Error,
-                            format!("kfunc {name}'s prototype is incompatible with the object's"),
-                        )
-                    }
-                    _ => Cell::ok(),
-                },
-                Some(_) => Cell::ok(),
-            }
-        }
-        Target::Field { hops, .. } => {
-            if !has(Kind::Struct) {
-                return Ok(Cell::unknown("no types for this image"));
-            }
-            let mut cell = Cell::ok();
-            for h in hops {
-                if h.owner.contains('.') || h.owner.starts_with('(') {
-                    continue;
-                }
-                let kinds = if h.owner_is_union {
-                    [Kind::Union, Kind::Struct]
-                } else {
-                    [Kind::Struct, Kind::Union]
-                };
-                let mut owner = None;
-                for k in kinds {
-                    if let Some(d) = store.def_id(slot, k, &h.owner)? {
-                        owner = Some(store.composite(d)?);
-                        break;
-                    }
-                }
-                let Some(owner) = owner else {
-                    return Ok(Cell::absent(
-                        dep.guard,
-                        format!("struct {} absent", h.owner),
-                    ));
-                };
-                let Some(m) = owner.member(&h.field) else {
-                    return Ok(Cell::absent(
-                        dep.guard,
-                        format!("field {}::{} absent", h.owner, h.field),
-                    ));
-                };
-                if !same_type(&unqualified(&m.ty), &unqualified(&h.local))
-                    && cell.status == Status::Ok
-                {
-                    let text = format!(
-                        "{}::{} is {}, the object reads {}",
-                        h.owner,
-                        h.field,
-                        depsurf_surface::ctext::type_text(&m.ty),
-                        depsurf_surface::ctext::type_text(&h.local)
-                    );
-                    cell = if compatible(&h.local, &m.ty) {
-                        Cell::bad(Status::Changed, Consequence::StrayRead, text)
-                    } else if dep.guard {
-                        Cell {
-                            status: Status::GuardFalse,
-                            consequence: None,
-                            detail: text,
-                        }
-                    } else {
-                        Cell::bad(
-                            Status::Changed,
-                            Consequence::Error,
-                            format!("{text} (incompatible)"),
-                        )
-                    };
-                }
-            }
-            cell
-        }
-        Target::Type { name, btf_kind, .. } => {
-            let kind = match btf_kind.as_str() {
-                "struct" => Kind::Struct,
-                "union" => Kind::Union,
-                "enum" | "enum64" => Kind::Enum,
-                _ => {
-                    return Ok(Cell::unknown(format!(
-                        "{btf_kind} types are not in datasets"
-                    )));
-                }
-            };
-            present(ds, id, kind, name, dep.guard)?
-        }
-        Target::EnumValue {
-            enum_name, value, ..
-        } => match Lookup::new(ds, Kind::Enum, enum_name).get(id)? {
-            Some(Def::Enum(e)) => match e.values.iter().find(|(n, _)| n == value) {
-                Some(_) => Cell::ok(),
-                None => Cell::absent(dep.guard, format!("{enum_name}::{value} absent")),
-            },
-            _ => Cell::absent(dep.guard, format!("enum {enum_name} absent")),
-        },
-        Target::Helper { id: n } => enum_number(ds, id, "bpf_func_id", "BPF_FUNC_", *n)?,
-        Target::MapType { id: n } => enum_number(ds, id, "bpf_map_type", "BPF_MAP_TYPE_", *n)?,
-        Target::ProgType { name } => {
-            enum_name(ds, id, "bpf_prog_type", &format!("BPF_PROG_TYPE_{name}"))?
-        }
-        Target::AttachType { name } => {
-            enum_name(ds, id, "bpf_attach_type", &format!("BPF_{name}"))?
-        }
-    })
-}
-
-/// A kprobe target against the kernel's symbols: present, only as compiler clones
-/// (`.isra.0`, `.constprop.0`, `.part.0`, `.cold`: Transformation), or absent.
-fn kprobe_symbol(func: &str, syms: &std::collections::HashSet<String>) -> Cell {
-    if syms.contains(func) {
-        return Cell::ok();
-    }
-    let prefix = format!("{func}.");
-    if syms.iter().any(|s| s.starts_with(&prefix)) {
-        return Cell::bad(
-            Status::Issue,
-            Consequence::Error,
-            format!("Transformation: only {func}.* clones are symbols"),
-        );
-    }
-    Cell::absent(false, format!("no symbol {func} in the kernel"))
-}
-
-fn func_issues(issues: Vec<&'static str>) -> Cell {
-    let mut worst: Option<(Consequence, &str)> = None;
-    for i in &issues {
-        let c = match *i {
-            "Full Inline" | "Transformation" => Consequence::Error,
-            "Selective Inline" | "Duplicate" | "Collision" => Consequence::MissingInvocation,
-            _ => continue,
-        };
-        if worst.is_none_or(|(w, _)| c < w) {
-            worst = Some((c, i));
-        }
-    }
-    match worst {
-        Some((c, _)) => Cell::bad(Status::Issue, c, issues.join(", ")),
-        None => Cell::ok(),
-    }
-}
-
-fn present(
-    ds: &Dataset,
-    id: &str,
-    kind: Kind,
-    name: &str,
-    guard: bool,
-) -> Result<Cell, StoreError> {
-    if !ds.has_kind(id, kind) {
-        return Ok(Cell::unknown(format!(
-            "no {}s for this image",
-            kind.as_str()
-        )));
-    }
-    Ok(match Lookup::new(ds, kind, name).get(id)? {
-        Some(Def::Config(v)) if v == "n" => {
-            Cell::absent(guard, format!("CONFIG_{name} is not set"))
-        }
-        Some(Def::Config(v)) => Cell::ok_with(format!("CONFIG_{name}={v}")),
-        Some(_) => Cell::ok(),
-        None => Cell::absent(guard, format!("{} {name} absent", kind.as_str())),
-    })
-}
-
-fn enum_values(
-    ds: &Dataset,
-    id: &str,
-    enum_name: &str,
-) -> Result<Option<Vec<(String, i64)>>, StoreError> {
-    Ok(match Lookup::new(ds, Kind::Enum, enum_name).get(id)? {
-        Some(Def::Enum(e)) => Some(e.values),
-        _ => None,
-    })
-}
-
-fn enum_number(
-    ds: &Dataset,
-    id: &str,
-    enum_name: &str,
-    prefix: &str,
-    n: u32,
-) -> Result<Cell, StoreError> {
-    let Some(values) = enum_values(ds, id, enum_name)? else {
-        return Ok(Cell::unknown(format!("no enum {enum_name} in this image")));
-    };
-    Ok(
-        match values.iter().find(|(name, v)| {
-            *v == i64::from(n) && name.starts_with(prefix) && !name.starts_with("__")
-        }) {
-            Some(_) => Cell::ok(),
-            None => Cell::absent(false, format!("{enum_name} has no value {n}")),
-        },
-    )
-}
-
-fn enum_name(ds: &Dataset, id: &str, enum_name: &str, value: &str) -> Result<Cell, StoreError> {
-    let Some(values) = enum_values(ds, id, enum_name)? else {
-        return Ok(Cell::unknown(format!("no enum {enum_name} in this image")));
-    };
-    Ok(if values.iter().any(|(n, _)| n == value) {
-        Cell::ok()
-    } else {
-        Cell::absent(false, format!("{value} absent"))
-    })
-}
-
-/// The type without `const`, `volatile` and `restrict`, at any depth (CO-RE relocation
-/// ignores them), with one spelling per integer type and forward declarations as the
-/// structs they declare.
-fn unqualified(t: &TypeRef) -> TypeRef {
-    match t {
-        TypeRef::Int(n) => TypeRef::Int(int_name(n)),
-        TypeRef::Typedef(n) => match fixed_width(n) {
-            Some(int) => TypeRef::Int(int_name(int)),
-            None => t.clone(),
-        },
-        // An object's BTF declares the structs it only points to.
-        TypeRef::Fwd { name, union: false } => TypeRef::Struct(name.clone()),
-        TypeRef::Fwd { name, union: true } => TypeRef::Union(name.clone()),
-        TypeRef::Const(b) | TypeRef::Volatile(b) | TypeRef::Restrict(b) => unqualified(b),
-        TypeRef::Ptr(b) => TypeRef::Ptr(Box::new(unqualified(b))),
-        TypeRef::Array { nelems, elem } => TypeRef::Array {
-            nelems: *nelems,
-            elem: Box::new(unqualified(elem)),
-        },
-        other => other.clone(),
-    }
-}
-
-/// The integer type behind the kernel's and the C library's fixed-width typedefs (`u32`,
-/// `__u32`, `__le32`, `uint32_t`, ...): a program built against UAPI headers names them
-/// differently from vmlinux.h.
-fn fixed_width(n: &str) -> Option<&'static str> {
-    let n = n.trim_start_matches('_');
-    Some(match n {
-        "u8" | "uint8_t" => "unsigned char",
-        "s8" | "int8_t" => "signed char",
-        "u16" | "le16" | "be16" | "uint16_t" | "sum16" => "short unsigned int",
-        "s16" | "int16_t" => "short int",
-        "u32" | "le32" | "be32" | "uint32_t" | "wsum" => "unsigned int",
-        "s32" | "int32_t" => "int",
-        "u64" | "le64" | "be64" | "uint64_t" => "long long unsigned int",
-        "s64" | "int64_t" => "long long int",
-        "bool" | "Bool" => "_Bool",
-        _ => return None,
-    })
-}
-
-/// Equal types, where a typedef the dataset cannot see through counts as equal to anything
-/// (datasets keep typedef names, not their definitions).
-fn same_type(a: &TypeRef, b: &TypeRef) -> bool {
-    match (a, b) {
-        (TypeRef::Typedef(_), _) | (_, TypeRef::Typedef(_)) => true,
-        (TypeRef::Ptr(x), TypeRef::Ptr(y)) => same_type(x, y),
-        (TypeRef::Array { nelems: n, elem: x }, TypeRef::Array { nelems: m, elem: y }) => {
-            n == m && same_type(x, y)
-        }
-        _ => a == b,
-    }
-}
-
-/// One spelling per C integer type: clang writes `long` and `unsigned long` where gcc and
-/// pahole write `long int` and `long unsigned int`.
-fn int_name(n: &str) -> String {
-    let mut w: Vec<&str> = n.split_whitespace().collect();
-    if w.len() > 1 {
-        w.retain(|x| *x != "int");
-    }
-    if w.len() > 1 && w.contains(&"signed") && !w.contains(&"char") {
-        w.retain(|x| *x != "signed");
-    }
-    w.sort_unstable();
-    w.join(" ")
-}
-
-/// Whether libbpf would accept `target` where the object has `local` (same class of type:
-/// integers and enums, pointers, structs, unions, arrays of compatible elements).
-fn compatible(local: &TypeRef, target: &TypeRef) -> bool {
-    fn class(t: &TypeRef) -> Option<&'static str> {
-        Some(match t {
-            TypeRef::Int(_) | TypeRef::Enum { .. } => "scalar",
-            TypeRef::Float(_) => "float",
-            TypeRef::Ptr(_) => "ptr",
-            TypeRef::Struct(_) | TypeRef::Fwd { union: false, .. } => "struct",
-            TypeRef::Union(_) | TypeRef::Fwd { union: true, .. } => "union",
-            TypeRef::Array { .. } => "array",
-            TypeRef::FuncProto(_) => "func",
-            TypeRef::Const(t) | TypeRef::Volatile(t) | TypeRef::Restrict(t) => return class(t),
-            TypeRef::Void => "void",
-            TypeRef::Typedef(_) => return None,
-        })
-    }
-    match (class(local), class(target)) {
-        (Some(a), Some(b)) => a == b,
-        // A typedef the dataset does not resolve: assume compatible.
-        _ => true,
-    }
-}
-
 /// Names for helpers and map types, by number, from the dataset's newest image that has
 /// them.
 struct Names {
@@ -951,7 +1219,7 @@ impl Names {
                 ("bpf_func_id", "BPF_FUNC_", &mut helpers),
                 ("bpf_map_type", "BPF_MAP_TYPE_", &mut maps),
             ] {
-                for (n, v) in enum_values(ds, &m.id, e)?.unwrap_or_default() {
+                for (n, v) in facts::enum_values(ds, &m.id, e)?.unwrap_or_default() {
                     if let Some(short) = n.strip_prefix(prefix) {
                         out.entry(v).or_insert_with(|| short.to_lowercase());
                     }
@@ -976,69 +1244,17 @@ impl Names {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn int(n: &str) -> TypeRef {
-        TypeRef::Int(n.into())
-    }
-
-    #[test]
-    fn spellings_of_one_type_compare_equal() {
-        let eq = |a: &TypeRef, b: &TypeRef| same_type(&unqualified(a), &unqualified(b));
-        assert!(eq(&int("long"), &int("long int")));
-        assert!(eq(&int("unsigned long"), &int("long unsigned int")));
-        assert!(eq(
-            &TypeRef::Typedef("__u32".into()),
-            &TypeRef::Typedef("u32".into())
-        ));
-        assert!(eq(&TypeRef::Typedef("__u32".into()), &int("unsigned int")));
-        assert!(eq(
-            &TypeRef::Volatile(Box::new(int("long int"))),
-            &int("long int")
-        ));
-        assert!(eq(
-            &TypeRef::Ptr(Box::new(TypeRef::Fwd {
-                name: "file".into(),
-                union: false
-            })),
-            &TypeRef::Ptr(Box::new(TypeRef::Struct("file".into())))
-        ));
-        // A real change stays a change.
-        assert!(!eq(&int("unsigned int"), &int("short unsigned int")));
-        assert!(!eq(
-            &TypeRef::Typedef("u32".into()),
-            &TypeRef::Typedef("u16".into())
-        ));
-        assert!(!compatible(
-            &TypeRef::Array {
-                nelems: 10,
-                elem: Box::new(TypeRef::Ptr(Box::new(TypeRef::Void)))
-            },
-            &TypeRef::Ptr(Box::new(TypeRef::Void))
-        ));
-        assert!(compatible(
-            &int("int"),
-            &TypeRef::Enum {
-                name: "e".into(),
-                size: 4
+/// The part of a definition a program reads: a prototype, or a tracepoint's record.
+fn shown<'a>(d: &'a Def, record: bool) -> Option<Shown<'a>> {
+    Some(match d {
+        Def::Func(p) => Shown::Proto(p),
+        Def::Tracepoint { event, func, .. } => {
+            if record {
+                Shown::Record(event.as_ref()?)
+            } else {
+                Shown::Proto(func.as_ref()?)
             }
-        ));
-    }
-
-    #[test]
-    fn kprobes_on_clones_are_transformations() {
-        let syms: std::collections::HashSet<String> = ["vfs_read", "finish_task_switch.isra.0"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(kprobe_symbol("vfs_read", &syms).consequence, None);
-        let c = kprobe_symbol("finish_task_switch", &syms);
-        assert_eq!(
-            (c.status, c.consequence),
-            (Status::Issue, Some(Consequence::Error))
-        );
-        assert_eq!(kprobe_symbol("nope", &syms).status, Status::Absent);
-    }
+        }
+        _ => return None,
+    })
 }

@@ -21,7 +21,31 @@ pub fn symbol(c: &Cell) -> &'static str {
 }
 
 pub const LEGEND: &str = "· ok  E error (fails to load or attach)  S stray read  \
-M missing invocation  g absent, guarded  ? unknown";
+M missing invocation  g absent, guarded or not reached  ? unknown";
+
+/// The one-character symbol of a verdict: `·` loads, `E` fails, `S` stray reads, `M`
+/// missed calls, `A` loads with alternatives.
+pub fn verdict_symbol(v: &crate::Verdict) -> &'static str {
+    match v.verdict.as_str() {
+        "fails" => "E",
+        "loads with alternatives" => "A",
+        "loads" => "·",
+        x if x.contains("stray") => "S",
+        _ => "M",
+    }
+}
+
+/// The verdicts a matrix shows after the dependencies: the object's, then each checked
+/// program's, as (label, verdict per image).
+pub fn verdict_rows(chk: &ObjectCheck) -> Vec<(String, &[crate::Verdict])> {
+    let mut out: Vec<(String, &[crate::Verdict])> = vec![("object".into(), &chk.verdicts)];
+    if chk.programs.iter().filter(|p| p.checked).count() > 1 {
+        for p in chk.programs.iter().filter(|p| p.checked) {
+            out.push((p.program.name.clone(), &p.verdicts));
+        }
+    }
+    out
+}
 
 /// The columns of one page: a group's images with their labels.
 /// The pages of a check: per group of the dataset, its checked images as (id, label).
@@ -121,13 +145,25 @@ pub fn terminal(ds: &Dataset, chk: &ObjectCheck, color: bool, width: usize) -> S
     let progs: Vec<String> = chk
         .programs
         .iter()
-        .map(|p| format!("{} ({})", p.name, p.section))
+        .map(|p| {
+            format!(
+                "{} ({}){}",
+                p.program.name,
+                p.program.section,
+                if p.checked { "" } else { " not checked" }
+            )
+        })
         .collect();
     for line in wrap(&chk.object, width, "") {
         let _ = writeln!(o, "{}", paint(&line, "1"));
     }
     for line in wrap(&format!("programs: {}", progs.join(", ")), width, "  ") {
         let _ = writeln!(o, "{line}");
+    }
+    for g in &chk.alternatives {
+        for line in wrap(&format!("alternatives: {}", g.join(" | ")), width, "  ") {
+            let _ = writeln!(o, "{line}");
+        }
     }
     for (group, cols) in pages(ds, chk) {
         let cell_w = cols
@@ -156,13 +192,40 @@ pub fn terminal(ds: &Dataset, chk: &ObjectCheck, color: bool, width: usize) -> S
                     truncate(&r.label, label_w)
                 );
                 for (id, _) in chunk {
-                    let c = r.cell_in(&group, id);
-                    let sym = c.as_ref().map(symbol).unwrap_or(" ");
+                    let c = r.cells.get(id);
+                    let sym = c.map(symbol).unwrap_or(" ");
                     let code = match sym {
                         "E" => "31;1",
                         "S" => "33;1",
                         "M" => "35;1",
                         "g" | "?" => "2",
+                        _ => "32",
+                    };
+                    line.push_str(&" ".repeat(cell_w - 1));
+                    line.push_str(&paint(sym, code));
+                }
+                let _ = writeln!(o, "{line}");
+            }
+            for (name, vs) in verdict_rows(chk) {
+                let mut line = format!(
+                    "{:<kind_w$} {}",
+                    if name == "object" {
+                        "verdict"
+                    } else {
+                        "program"
+                    },
+                    truncate(if name == "object" { "(object)" } else { &name }, label_w)
+                );
+                for (id, _) in chunk {
+                    let sym = vs
+                        .iter()
+                        .find(|v| &v.image == id)
+                        .map(verdict_symbol)
+                        .unwrap_or(" ");
+                    let code = match sym {
+                        "E" => "31;1",
+                        "S" | "A" => "33;1",
+                        "M" => "35;1",
                         _ => "32",
                     };
                     line.push_str(&" ".repeat(cell_w - 1));
@@ -183,11 +246,14 @@ pub fn terminal(ds: &Dataset, chk: &ObjectCheck, color: bool, width: usize) -> S
             "loads" => "32",
             _ => "33",
         };
-        let why = v
-            .because
-            .first()
-            .map(|b| format!(" — {b}"))
-            .unwrap_or_default();
+        let why = if v.turn_off.is_empty() {
+            v.because
+                .first()
+                .map(|b| format!(" — {b}"))
+                .unwrap_or_default()
+        } else {
+            format!(" — turn off {}", v.turn_off.join(", "))
+        };
         let counts: Vec<String> = [
             (v.errors, "error"),
             (v.stray_reads, "stray read"),
@@ -196,6 +262,7 @@ pub fn terminal(ds: &Dataset, chk: &ObjectCheck, color: bool, width: usize) -> S
         .iter()
         .filter(|(n, _)| *n > 0)
         .map(|(n, w)| format!("{n} {w}{}", if *n == 1 { "" } else { "s" }))
+        .chain((v.unknown > 0).then(|| format!("{} unknown", v.unknown)))
         .collect();
         let more = if counts.is_empty() {
             String::new()
@@ -215,16 +282,26 @@ pub fn terminal(ds: &Dataset, chk: &ObjectCheck, color: bool, width: usize) -> S
 pub fn markdown(ds: &Dataset, chk: &ObjectCheck) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# Check: `{}`\n", chk.object);
-    let _ = writeln!(o, "| program | section | type |\n|---|---|---|");
+    let _ = writeln!(
+        o,
+        "| program | section | type | alternatives |\n|---|---|---|---|"
+    );
     for p in &chk.programs {
         let _ = writeln!(
             o,
-            "| `{}` | `{}` | {} |",
-            p.name,
-            p.section,
-            p.prog_type.unwrap_or("(set by the loader)")
+            "| `{}`{} | `{}` | {} | {} |",
+            p.program.name,
+            if p.checked { "" } else { " (not checked)" },
+            p.program.section,
+            p.program.prog_type.unwrap_or("(set by the loader)"),
+            p.alternatives
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
+    let _ = writeln!(o, "\nStray reads are judged against {}.", chk.reference);
     for (group, cols) in pages(ds, chk) {
         let _ = writeln!(o, "\n## {group}\n");
         let _ = write!(o, "| kind | dependency |");
@@ -239,28 +316,74 @@ pub fn markdown(ds: &Dataset, chk: &ObjectCheck) -> String {
         for r in &chk.rows {
             let _ = write!(o, "| {} | `{}` |", r.kind, r.label.replace('|', "\\|"));
             for (id, _) in &cols {
-                let _ = write!(
-                    o,
-                    " {} |",
-                    r.cell_in(&group, id).as_ref().map(symbol).unwrap_or("")
-                );
+                let _ = write!(o, " {} |", r.cells.get(id).map(symbol).unwrap_or(""));
+            }
+            let _ = writeln!(o);
+        }
+        for (name, vs) in verdict_rows(chk) {
+            let _ = write!(
+                o,
+                "| {} | `{}` |",
+                if name == "object" {
+                    "**verdict**"
+                } else {
+                    "program"
+                },
+                if name == "object" { "(object)" } else { &name }
+            );
+            for (id, _) in &cols {
+                let sym = vs
+                    .iter()
+                    .find(|v| &v.image == id)
+                    .map(verdict_symbol)
+                    .unwrap_or("");
+                let _ = write!(o, " {sym} |");
             }
             let _ = writeln!(o);
         }
     }
-    let _ = writeln!(o, "\n{LEGEND}\n\n## Verdicts\n");
+    let _ = writeln!(
+        o,
+        "\n{LEGEND}; verdicts: · loads, E fails, S stray reads, M missed calls, A loads with \
+         alternatives\n\n## Verdicts\n"
+    );
     for v in &chk.verdicts {
         let _ = writeln!(o, "- `{}`: **{}**", v.image, v.verdict);
+        if !v.turn_off.is_empty() {
+            let _ = writeln!(
+                o,
+                "  - the loader turns off: {}",
+                v.turn_off
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        for p in chk.programs.iter().filter(|p| p.checked) {
+            let Some(pv) = p.verdicts.iter().find(|x| x.image == v.image) else {
+                continue;
+            };
+            if pv.verdict == "loads" && pv.unknown == 0 {
+                continue;
+            }
+            let _ = writeln!(o, "  - program `{}`: {}", p.program.name, pv.verdict);
+        }
         for r in &chk.rows {
             if let Some(c) = r.cells.get(&v.image)
                 && let Some(k) = c.consequence
             {
                 let _ = writeln!(
                     o,
-                    "  - {}: {} `{}` — {}",
+                    "  - {}: {} `{}` ({}) — {}",
                     crate::consequence_name(k),
                     r.kind,
                     r.label,
+                    if r.object_wide {
+                        "the whole object".to_string()
+                    } else {
+                        r.programs.join(", ")
+                    },
                     c.detail
                 );
             }

@@ -1,6 +1,6 @@
 //! `depsurf check`: eBPF objects against the kernels of a dataset.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use depsurf_bpf::BpfObject;
-use depsurf_check::{Options, render};
+use depsurf_check::{Live, Options, render};
 use depsurf_diff::Consequence;
 use depsurf_surface::Dataset;
 
@@ -53,6 +53,11 @@ pub struct CheckArgs {
     /// attached to another BPF program). Repeatable.
     #[arg(long = "map", value_name = "OLD=NEW")]
     pub map: Vec<String>,
+    /// Check only these programs (name or glob; repeatable): those your loader loads. The
+    /// others count as turned off, but what libbpf does for the whole object (every map,
+    /// every extern) still applies.
+    #[arg(long = "program", value_name = "NAME")]
+    pub programs: Vec<String>,
     /// A TOML file of attach targets set at run time: `old = "new"` lines (in a `[map]`
     /// table or at the top level).
     #[arg(long, value_name = "FILE")]
@@ -152,11 +157,11 @@ fn objects_in(name: &str, bytes: &[u8], quiet: bool) -> Result<Vec<BpfObject>> {
         .collect()
 }
 
-/// A dataset of one kernel, extracted now from its inputs; with the names of its text
-/// symbols when /proc/kallsyms (or a System.map) lists them.
-fn kernel_dataset(inputs: &[String]) -> Result<(Dataset, Option<HashSet<String>>)> {
+/// A dataset of one kernel, extracted now from its inputs; for `running`, with what the
+/// running kernel tells about itself (symbols, what ftrace and kprobes accept, tracepoints).
+fn kernel_dataset(inputs: &[String]) -> Result<(Dataset, Option<Live>)> {
     let mut paths: Vec<PathBuf> = Vec::new();
-    let mut kallsyms = None;
+    let mut running = false;
     for i in inputs {
         if i == "running" {
             let btf = PathBuf::from("/sys/kernel/btf/vmlinux");
@@ -168,7 +173,10 @@ fn kernel_dataset(inputs: &[String]) -> Result<(Dataset, Option<HashSet<String>>
                 );
             }
             paths.push(btf);
-            kallsyms = Some(PathBuf::from("/proc/kallsyms"));
+            if let Some(c) = running_config() {
+                paths.push(c);
+            }
+            running = true;
         } else {
             paths.push(PathBuf::from(i));
         }
@@ -178,13 +186,30 @@ fn kernel_dataset(inputs: &[String]) -> Result<(Dataset, Option<HashSet<String>>
         status: false,
         ..Default::default()
     };
-    let (mut meta, surface) = depsurf_surface::extract::extract_with(&img, &opts)?;
-    if kallsyms.is_some()
-        && let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-    {
-        // The running kernel, named by its release rather than by /sys/kernel/btf/vmlinux.
-        meta.id = release.trim().to_string();
-        meta.release = Some(meta.id.clone());
+    let (mut meta, mut surface) = depsurf_surface::extract::extract_with(&img, &opts)?;
+    let mut live = None;
+    if running {
+        if let Ok(release) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
+            // The running kernel, named by its release rather than by /sys/kernel/btf/vmlinux.
+            meta.id = depsurf_surface::manifest::plain_name(release.trim());
+            meta.release = Some(release.trim().to_string());
+            if meta.version.is_none() {
+                meta.version = Some(release.trim().to_string());
+            }
+        }
+        if meta.arch.is_none() {
+            meta.arch = Some(
+                std::env::consts::ARCH
+                    .replace("x86_64", "amd64")
+                    .replace("aarch64", "arm64"),
+            );
+        }
+        if let Some(n) = running_tracepoints(&mut surface) {
+            meta.missing
+                .retain(|k| *k != depsurf_surface::Kind::Tracepoint);
+            meta.sources.push(format!("tracepoints: {n} from tracefs"));
+        }
+        live = Some(running_facts(&meta.id, &surface)?);
     }
     let mut sb = depsurf_surface::store::StoreBuilder::default();
     sb.add(&meta.id, &surface);
@@ -205,26 +230,145 @@ fn kernel_dataset(inputs: &[String]) -> Result<(Dataset, Option<HashSet<String>>
         depsurf_image::Bytes::from_vec(store),
         "--kernel",
     )?;
-    let symbols = match kallsyms {
-        Some(p) => match std::fs::read_to_string(&p) {
-            Ok(text) => Some(
-                text.lines()
-                    .filter_map(|l| {
-                        let mut f = l.split_whitespace();
-                        let (_, ty, name) = (f.next()?, f.next()?, f.next()?);
-                        matches!(ty, "T" | "t" | "W" | "w").then(|| name.to_string())
+    Ok((ds, live))
+}
+
+/// The running kernel's configuration: /proc/config.gz, else /boot/config-$(uname -r).
+fn running_config() -> Option<PathBuf> {
+    let proc = PathBuf::from("/proc/config.gz");
+    if std::fs::File::open(&proc).is_ok() {
+        return Some(proc);
+    }
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let boot = PathBuf::from(format!("/boot/config-{}", release.trim()));
+    boot.exists().then_some(boot)
+}
+
+/// Where tracefs is mounted, if readable.
+fn tracefs() -> Option<PathBuf> {
+    ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.join("events").is_dir())
+}
+
+/// The running kernel's tracepoints, from tracefs's `events/<system>/<event>/format`, added
+/// to `surface` with their class (the event's own struct `trace_event_raw_<event>` when the
+/// BTF has it, else the struct whose fields the format lists). `None` when tracefs cannot
+/// be read.
+fn running_tracepoints(surface: &mut depsurf_surface::Surface) -> Option<usize> {
+    let events = tracefs()?.join("events");
+    let mut n = 0;
+    let mut systems: Vec<_> = std::fs::read_dir(&events).ok()?.flatten().collect();
+    systems.sort_by_key(|e| e.file_name());
+    for sys in systems {
+        if !sys.path().is_dir() {
+            continue;
+        }
+        let system = sys.file_name().to_string_lossy().into_owned();
+        let Ok(list) = std::fs::read_dir(sys.path()) else {
+            continue;
+        };
+        for ev in list.flatten() {
+            let Ok(format) = std::fs::read_to_string(ev.path().join("format")) else {
+                continue;
+            };
+            let event = ev.file_name().to_string_lossy().into_owned();
+            let fields: Vec<String> = format
+                .lines()
+                .filter_map(|l| {
+                    let decl = l.trim().strip_prefix("field:")?.split(';').next()?;
+                    let name = decl.rsplit([' ', '*']).next()?.split('[').next()?;
+                    (!name.starts_with("common_")).then(|| name.to_string())
+                })
+                .collect();
+            let fmt = format
+                .lines()
+                .find_map(|l| l.strip_prefix("print fmt: "))
+                .unwrap_or("")
+                .to_string();
+            let class = if surface
+                .structs
+                .contains_key(&format!("trace_event_raw_{event}"))
+            {
+                event.clone()
+            } else {
+                surface
+                    .structs
+                    .iter()
+                    .find(|(name, c)| {
+                        name.starts_with("trace_event_raw_")
+                            && c.members
+                                .iter()
+                                .map(|m| m.name.as_str())
+                                .filter(|m| *m != "ent" && *m != "__data")
+                                .eq(fields.iter().map(|f| f.as_str()))
                     })
-                    .collect(),
-            ),
-            Err(e) => bail!("--kernel running: {}: {e}", p.display()),
-        },
-        None => None,
-    };
-    Ok((ds, symbols))
+                    .and_then(|(name, _)| name.strip_prefix("trace_event_raw_"))
+                    .unwrap_or(&event)
+                    .to_string()
+            };
+            surface.tracepoints.insert(
+                event,
+                depsurf_surface::Tracepoint {
+                    class,
+                    system: system.clone(),
+                    fmt,
+                },
+            );
+            n += 1;
+        }
+    }
+    (n > 0).then_some(n)
+}
+
+/// What the running kernel says of its functions: its text symbols (/proc/kallsyms), what
+/// ftrace can patch (`available_filter_functions`) and what kprobes refuse (debugfs
+/// `kprobes/blacklist`), each when readable.
+fn running_facts(id: &str, surface: &depsurf_surface::Surface) -> Result<Live> {
+    let kallsyms = std::fs::read_to_string("/proc/kallsyms")
+        .map_err(|e| anyhow!("--kernel running: /proc/kallsyms: {e}"))?;
+    let mut symbols: std::collections::HashMap<String, u32> = Default::default();
+    for l in kallsyms.lines() {
+        let mut f = l.split_whitespace();
+        let (Some(_), Some(ty), Some(name)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        // Module symbols carry `[module]` after the name.
+        if matches!(ty, "T" | "t" | "W" | "w") && f.next().is_none() {
+            *symbols.entry(name.to_string()).or_default() += 1;
+        }
+    }
+    let ftrace = tracefs()
+        .and_then(|t| std::fs::read_to_string(t.join("available_filter_functions")).ok())
+        .map(|text| {
+            text.lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .map(str::to_string)
+                .collect()
+        });
+    let kprobe_blacklist = std::fs::read_to_string("/sys/kernel/debug/kprobes/blacklist")
+        .ok()
+        .map(|text| {
+            text.lines()
+                .filter_map(|l| l.split_whitespace().nth(1))
+                .map(str::to_string)
+                .collect()
+        });
+    Ok(Live {
+        id: id.to_string(),
+        symbols,
+        ftrace,
+        kprobe_blacklist,
+        kprobe_on_notrace: surface
+            .config
+            .get("KPROBE_EVENTS_ON_NOTRACE")
+            .is_some_and(|v| v == "y"),
+    })
 }
 
 pub fn run(args: &CheckArgs) -> Result<ExitCode> {
-    let (ds, symbols) = if args.kernel.is_empty() {
+    let (ds, live) = if args.kernel.is_empty() {
         (args.dataset.load()?, None)
     } else {
         kernel_dataset(&args.kernel)?
@@ -280,14 +424,9 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let opts = Options {
         images,
         map,
-        symbols: symbols.map(|s| {
-            let id = ds
-                .images()
-                .first()
-                .map(|m| m.id.clone())
-                .unwrap_or_default();
-            (id, s)
-        }),
+        programs: args.programs.clone(),
+        live,
+        helpers: Default::default(),
     };
     let mut objs = Vec::new();
     for f in &args.files {

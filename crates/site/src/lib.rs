@@ -410,23 +410,42 @@ impl<'d> Site<'d> {
         let groups: Vec<minijinja::Value> = render::pages(self.ds, chk)
             .into_iter()
             .map(|(group, cols)| {
-                let rows: Vec<minijinja::Value> = chk
+                let mut rows: Vec<minijinja::Value> = chk
                     .rows
                     .iter()
                     .map(|r| {
                         let cells: Vec<minijinja::Value> = cols
                             .iter()
                             .map(|(id, _)| {
-                                let c = r.cell_in(&group, id);
+                                let c = r.cells.get(id);
                                 context! {
-                                    symbol => c.as_ref().map(render::symbol).unwrap_or(""),
-                                    detail => c.map(|c| c.detail).unwrap_or_default(),
+                                    symbol => c.map(render::symbol).unwrap_or(""),
+                                    detail => c.map(|c| c.detail.clone()).unwrap_or_default(),
                                 }
                             })
                             .collect();
                         context! { kind => r.kind, label => r.label, cells => cells }
                     })
                     .collect();
+                // Then the object's verdict and each program's, one row each.
+                for (name, vs) in render::verdict_rows(chk) {
+                    let cells: Vec<minijinja::Value> = cols
+                        .iter()
+                        .map(|(id, _)| {
+                            let v = vs.iter().find(|v| &v.image == id);
+                            context! {
+                                symbol => v.map(render::verdict_symbol).unwrap_or(""),
+                                detail => v.map(|v| v.verdict.clone()).unwrap_or_default(),
+                            }
+                        })
+                        .collect();
+                    let object = name == "object";
+                    rows.push(context! {
+                        kind => if object { "verdict" } else { "program" },
+                        label => if object { "(object)".to_string() } else { name },
+                        cells => cells,
+                    });
+                }
                 let columns: Vec<&str> = cols.iter().map(|(_, l)| l.as_str()).collect();
                 context! { name => group, columns => columns, rows => rows }
             })
@@ -434,7 +453,7 @@ impl<'d> Site<'d> {
         let programs: Vec<String> = chk
             .programs
             .iter()
-            .map(|p| format!("{} ({})", p.name, p.section))
+            .map(|p| format!("{} ({})", p.program.name, p.program.section))
             .collect();
         Ok(self.env.get_template("check.html")?.render(context! {
             object => chk.object, programs => programs, verdicts => verdicts,
