@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! verify-table [--helpers] [--functions a,b,...] [--filter-list] [--accel kvm|tcg]
-//!              [--jobs N] [--no-cache] [--no-pvh] [--detail] [--json DIR] [--keep DIR]
+//!              [--jobs N] [--no-cache] [--no-pvh] [--gzip] [--append KERNEL_ARG]
+//!              [--detail] [--json DIR] [--keep DIR]
 //!              --kernel PKG_OR_VMLINUZ... --object OBJ.bpf.o...
 //! ```
 
@@ -38,6 +39,10 @@ fn real_main() -> Result<(), String> {
             "--filter-list" => opts.filter_functions_list = true,
             "--detail" => detail = true,
             "--no-pvh" => opts.pvh_boot = false,
+            "--gzip" => opts.gzip_initramfs = true,
+            "--append" => opts
+                .extra_kernel_args
+                .push(args.next().ok_or("--append needs a kernel argument")?),
             "--no-cache" => opts.cache = depsurf_verify::CachePolicy::Refresh,
             "--functions" => {
                 opts.functions = args
