@@ -339,8 +339,11 @@ pub fn boot(spec: &BootSpec) -> Result<BootOutput> {
             let _ = child.wait();
             break Ended::TimedOut;
         }
+        // Silent: nothing on the console (`quiet` may be among the kernel arguments) and
+        // nothing on the result port either.
         if let Some(limit) = spec.silence_limit
             && elapsed > limit
+            && seen.is_empty()
             && tail.lock().unwrap_or_else(|e| e.into_inner()).bytes == 0
         {
             let _ = child.kill();
