@@ -139,22 +139,11 @@ pub fn extract(args: &ExtractArgs, quiet: bool) -> Result<ExitCode> {
                 meta.pending.as_deref().unwrap_or("no types")
             );
         }
-        let c = s.counts();
         let _ = writeln!(
             report,
-            "{}: {} structs, {} unions, {} enums, {} functions ({} with status), {} tracepoints, {} LSM hooks, {} kfuncs, {} syscalls, {} vars, {} config options{}",
+            "{}: {}{}",
             meta.id,
-            c[&depsurf_surface::Kind::Struct],
-            c[&depsurf_surface::Kind::Union],
-            c[&depsurf_surface::Kind::Enum],
-            c[&depsurf_surface::Kind::Func],
-            s.func_status.len(),
-            c[&depsurf_surface::Kind::Tracepoint],
-            c[&depsurf_surface::Kind::Lsm],
-            c[&depsurf_surface::Kind::Kfunc],
-            c[&depsurf_surface::Kind::Syscall],
-            c[&depsurf_surface::Kind::Var],
-            c[&depsurf_surface::Kind::Config],
+            image_counts(&meta, &s),
             meta.pending
                 .as_deref()
                 .map(|p| format!(" ({p})"))
@@ -305,15 +294,7 @@ pub fn show(args: &ShowArgs) -> Result<ExitCode> {
     o.push_str("images\n");
     for i in &m.images {
         let s = ds.surface(&i.id)?.unwrap_or_default();
-        let mut state = format!(
-            "{} structs, {} functions, {} tracepoints, {} syscalls, {} vars, {} config options",
-            s.structs.len(),
-            s.funcs.len(),
-            s.tracepoints.len(),
-            s.syscalls.len(),
-            s.vars.len(),
-            s.config.len()
-        );
+        let mut state = image_counts(i, &s);
         if let Some(p) = &i.pending {
             state.push_str(&format!("; {p}"));
         }
@@ -340,6 +321,44 @@ pub fn show(args: &ShowArgs) -> Result<ExitCode> {
     }
     emit(o.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// An image's items of each kind, `unknown` for kinds its inputs could not give (not 0), and
+/// how many functions have status and traceability.
+fn image_counts(meta: &ImageMeta, s: &Surface) -> String {
+    use depsurf_surface::{Facet, Kind};
+    let c = s.counts();
+    let n = |k: Kind, what: &str| {
+        if meta.missing.contains(&k) {
+            format!("{what} unknown")
+        } else {
+            format!("{} {what}", c[&k])
+        }
+    };
+    let status = if meta.unknown.contains(&Facet::FuncStatus) || s.func_status.is_empty() {
+        "status unknown".to_string()
+    } else {
+        format!("{} with status", s.func_status.len())
+    };
+    let trace = match &s.traceability {
+        Some(t) if !meta.unknown.contains(&Facet::Traceability) => {
+            format!("{} patchable by ftrace", t.ftrace.len())
+        }
+        _ => "traceability unknown".to_string(),
+    };
+    [
+        n(Kind::Struct, "structs"),
+        n(Kind::Union, "unions"),
+        n(Kind::Enum, "enums"),
+        format!("{} ({status}, {trace})", n(Kind::Func, "functions")),
+        n(Kind::Tracepoint, "tracepoints"),
+        n(Kind::Lsm, "LSM hooks"),
+        n(Kind::Kfunc, "kfuncs"),
+        n(Kind::Syscall, "syscalls"),
+        n(Kind::Var, "vars"),
+        n(Kind::Config, "config options"),
+    ]
+    .join(", ")
 }
 
 /// Fails with a clear message when a directory is not a dataset.

@@ -1,12 +1,13 @@
 //! Extracting one image's surface from its BTF (target, issue 3: < 0.3 s), and encoding a
 //! store. With `DEPSURF_BENCH_KERNEL=input[,input...]` (a debug vmlinux, or a boot image
 //! and its System.map), also tracepoints and system calls read from that kernel's data
-//! (target, issue 5: both kinds for one image < 1 s); the CLI's numbers, process and
+//! (target, issue 5: both kinds for one image < 1 s) and traceability (the mcount table and
+//! kprobe blacklist against the symbols); the CLI's numbers, process and
 //! decompression included, come from scripts/bench-data.sh.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use depsurf_image::OpenOptions;
-use depsurf_surface::extract::{syscalls, tracepoints};
+use depsurf_surface::extract::{syscalls, trace, tracepoints};
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -47,6 +48,14 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("syscalls", |b| {
         b.iter(|| black_box(syscalls::scan(&mem).unwrap().len()))
+    });
+    let arch = img.identity.arch.clone().unwrap_or_default();
+    let config = img.config.as_ref().map(|c| c.value.set.clone());
+    g.bench_function("traceability", |b| {
+        b.iter(|| {
+            let t = trace::scan(&mem, &arch, config.as_ref()).unwrap();
+            black_box(t.traceability.ftrace.len())
+        })
     });
     g.bench_function("both kinds, memory and symbols included", |b| {
         b.iter(|| {
