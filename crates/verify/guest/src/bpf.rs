@@ -487,6 +487,8 @@ fn prepare(
     // SAFETY: programs and maps of `obj`, which is open and not loaded yet.
     unsafe {
         let target_is_struct_ops = sys::bpf_program__type(target) == sys::BPF_PROG_TYPE_STRUCT_OPS;
+        // A `?` section starts with autoload off: the tool turns on the program it wants.
+        sys::bpf_program__set_autoload(target, true);
         for p in obj.programs() {
             if p == target {
                 continue;
