@@ -269,7 +269,7 @@ fn attach_func(
     };
     let trace = match live {
         Some(l) => l.trace(func),
-        None => store.func_trace(slot, func)?,
+        None => ds.traceability(id, func)?,
     };
     let what = if trampoline { "fentry" } else { "a kprobe" };
 
@@ -329,17 +329,36 @@ fn attach_func(
                     Cell::absent(false, format!("no symbol {func} in the kernel"))
                 });
             }
-            Some(s) if s.exact > 1 => {
-                return Ok(Cell::bad(
-                    Status::Issue,
-                    Consequence::Error,
-                    format!(
-                        "{} symbols are named {func}: the kernel refuses a kprobe on an \
-                         ambiguous name (EADDRNOTAVAIL)",
-                        s.exact
-                    ),
-                ));
-            }
+            Some(s) if s.exact > 1 => match refuses_ambiguous(ds, id, slot)? {
+                Some(true) => {
+                    return Ok(Cell::bad(
+                        Status::Issue,
+                        Consequence::Error,
+                        format!(
+                            "{} symbols are named {func}: this kernel refuses a kprobe on an \
+                             ambiguous name (EADDRNOTAVAIL)",
+                            s.exact
+                        ),
+                    ));
+                }
+                known => {
+                    return Ok(Cell::bad(
+                        Status::Issue,
+                        Consequence::MissingInvocation,
+                        format!(
+                            "{} symbols are named {func}: the kprobe attaches to the first one \
+                             only{}",
+                            s.exact,
+                            if known.is_none() {
+                                " (unless this kernel refuses ambiguous names, which its data \
+                                 does not tell)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ));
+                }
+            },
             Some(_) => {}
         }
     }
@@ -454,6 +473,23 @@ fn attach_func(
             "{} is the cold tail of {func}, entered from it: harmless",
             cold.join(", ")
         ))
+    })
+}
+
+/// Whether the kernel refuses a kprobe on a name several symbols share: the check came with
+/// `number_of_same_symbols()` in its kprobe code (mainline 6.6, backported to the stable
+/// lines at different points: Debian's 5.10.223 lacks it, 5.10.251 has it). The image's own
+/// functions say; without its function list, the version decides from 6.6 on.
+fn refuses_ambiguous(ds: &Dataset, id: &str, slot: usize) -> Result<Option<bool>, StoreError> {
+    let store = ds.store();
+    if ds.has_facet(id, depsurf_surface::model::Facet::FuncStatus)? {
+        return Ok(Some(
+            store.func_status(slot, "number_of_same_symbols")?.is_some(),
+        ));
+    }
+    Ok(match version_of(ds, id) {
+        Some(v) if v >= (6, 6) => Some(true),
+        _ => None,
     })
 }
 
