@@ -183,6 +183,26 @@ impl Dataset {
         }
     }
 
+    /// The compiler-made clones of function `base` among image `id`'s function symbols
+    /// (`base.isra.0`, `base.cold`, ...), with what the image allows on each; `None` when
+    /// unknown for the image.
+    pub fn traceability_clones(
+        &self,
+        id: &str,
+        base: &str,
+    ) -> Result<Option<Vec<(String, FuncTrace)>>, StoreError> {
+        if self
+            .image(id)
+            .is_some_and(|m| m.unknown.contains(&Facet::Traceability))
+        {
+            return Ok(None);
+        }
+        match self.slot(id) {
+            Some(slot) => self.store.func_trace_clones(slot, base),
+            None => Ok(None),
+        }
+    }
+
     /// Where the store is, for messages: its file, or the bundled dataset.
     pub fn store_location(&self) -> String {
         match &self.dir {

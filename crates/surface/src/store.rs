@@ -1293,6 +1293,51 @@ impl Store {
         )))
     }
 
+    /// The compiler-made clones of function `base` among image `image`'s function symbols
+    /// (`base.isra.0`, `base.cold`, ...), each with what the image allows on it; `None` when
+    /// the image's traceability is unknown.
+    pub fn func_trace_clones(
+        &self,
+        image: usize,
+        base: &str,
+    ) -> Result<Option<Vec<(String, FuncTrace)>>, StoreError> {
+        let Some(t) = self.trace_index(image)? else {
+            return Ok(None);
+        };
+        let strings = self.strings()?;
+        let prefix = format!("{base}.");
+        let clone = |id: u32| strings.get(id).starts_with(&prefix);
+        // Names are sorted: the clones are one run in each list.
+        let start = t
+            .ftrace
+            .partition_point(|&id| strings.get(id) < prefix.as_str());
+        let mut names: Vec<&str> = t.ftrace[start..]
+            .iter()
+            .copied()
+            .take_while(|&id| clone(id))
+            .map(|id| strings.get(id))
+            .collect();
+        let start = t
+            .exceptions
+            .partition_point(|&(id, _)| strings.get(id) < prefix.as_str());
+        names.extend(
+            t.exceptions[start..]
+                .iter()
+                .map(|e| e.0)
+                .take_while(|&id| clone(id))
+                .map(|id| strings.get(id)),
+        );
+        names.sort_unstable();
+        names.dedup();
+        let mut out = Vec::with_capacity(names.len());
+        for n in names {
+            if let Some(f) = self.func_trace(image, n)? {
+                out.push((n.to_string(), f));
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// The whole traceability of image `image`; `None` when unknown.
     pub fn traceability(&self, image: usize) -> Result<Option<Traceability>, StoreError> {
         let Some(t) = self.trace_index(image)? else {
@@ -1657,6 +1702,10 @@ mod tests {
         assert_eq!(nk.kprobe, Some(depsurf_model::TraceReason::Blacklist));
         let none = store.func_trace(1, "missing").unwrap().unwrap();
         assert!(!none.symbol);
+        let clones = store.func_trace_clones(1, "f").unwrap().unwrap();
+        assert_eq!(clones.len(), 1);
+        assert_eq!(clones[0].0, "f.isra.0");
+        assert_eq!(store.func_trace_clones(0, "f").unwrap(), None);
 
         // A version 4 store (no traceability section) loads, with traceability unknown.
         let old = as_older(&bytes, 4, &["traceability"]);
