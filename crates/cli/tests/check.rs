@@ -142,6 +142,57 @@ fn test_programs_have_the_expected_outcomes() {
     assert!(checked > 20, "{checked} cells checked");
 }
 
+/// Per program: depsurf's verdict against what Debian's kernels did when booted
+/// (tests/bpf/expected.toml `[[program]]`, recorded with `depsurf verify`).
+#[test]
+fn test_programs_have_the_verdicts_the_booted_kernels_gave() {
+    let Some((_dir, out)) = build_objects() else {
+        return;
+    };
+    let expected: toml::Value =
+        toml::from_str(&std::fs::read_to_string(fixture("../bpf/expected.toml")).unwrap()).unwrap();
+    let programs = expected["program"].as_array().unwrap();
+    assert!(programs.len() >= 30, "{} program expectations", programs.len());
+    let mut results: std::collections::HashMap<String, Value> = Default::default();
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for e in programs {
+        let object = e["object"].as_str().unwrap();
+        let program = e["program"].as_str().unwrap();
+        let v = results
+            .entry(object.to_string())
+            .or_insert_with(|| check_json(&out.join(format!("{object}.bpf.o")), &[]).1);
+        let p = v["objects"][0]["programs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == program)
+            .unwrap_or_else(|| panic!("{object}: no program {program}"));
+        for (list, fails) in [("loads", false), ("fails", true)] {
+            for img in e[list].as_array().into_iter().flatten() {
+                let img = img.as_str().unwrap();
+                let verdict = p["verdicts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|v| v["image"] == img)
+                    .unwrap_or_else(|| panic!("{object}/{program}: no verdict for {img}"));
+                checked += 1;
+                if (verdict["verdict"] == "fails") != fails {
+                    wrong.push(format!(
+                        "{object}/{program} on {img}: the kernel {}, depsurf says {} ({})",
+                        if fails { "refused it" } else { "loaded and attached it" },
+                        verdict["verdict"],
+                        verdict["because"]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} of {checked} disagree:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(checked > 200, "{checked} verdicts checked");
+}
+
 #[test]
 fn exit_codes_follow_fail_on_and_images() {
     let Some((_dir, out)) = build_objects() else {
