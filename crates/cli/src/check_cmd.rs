@@ -360,17 +360,14 @@ fn btf_tracepoints(surface: &mut depsurf_surface::Surface) -> Option<usize> {
 /// ftrace can patch (`available_filter_functions`) and what kprobes refuse (debugfs
 /// `kprobes/blacklist`), each when readable.
 fn running_facts(id: &str, surface: &depsurf_surface::Surface) -> Result<Live> {
-    let kallsyms = std::fs::read_to_string("/proc/kallsyms")
+    let kallsyms = std::fs::read("/proc/kallsyms")
+        .map_err(|e| anyhow!("--kernel running: /proc/kallsyms: {e}"))?;
+    let map = depsurf_image::sysmap::SystemMap::parse_kallsyms(&kallsyms)
         .map_err(|e| anyhow!("--kernel running: /proc/kallsyms: {e}"))?;
     let mut symbols: std::collections::HashMap<String, u32> = Default::default();
-    for l in kallsyms.lines() {
-        let mut f = l.split_whitespace();
-        let (Some(_), Some(ty), Some(name)) = (f.next(), f.next(), f.next()) else {
-            continue;
-        };
-        // Module symbols carry `[module]` after the name.
-        if matches!(ty, "T" | "t" | "W" | "w") && f.next().is_none() {
-            *symbols.entry(name.to_string()).or_default() += 1;
+    for s in &map.symbols {
+        if matches!(s.kind, b'T' | b't' | b'W' | b'w') && s.module.is_none() {
+            *symbols.entry(s.name.clone()).or_default() += 1;
         }
     }
     let ftrace = tracefs()

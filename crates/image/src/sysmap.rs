@@ -16,6 +16,9 @@ pub struct MapSymbol {
     pub addr: u64,
     pub kind: u8,
     pub name: String,
+    /// The module it belongs to (`/proc/kallsyms` writes `name\t[module]`); `None` for
+    /// vmlinux.
+    pub module: Option<String>,
 }
 
 impl SystemMap {
@@ -41,13 +44,26 @@ impl SystemMap {
             let mut parts = line.splitn(3, ' ');
             let addr = parts.next().unwrap_or_default();
             let kind = parts.next().unwrap_or_default().as_bytes()[0];
-            let name = parts.next().unwrap_or_default();
+            let rest = parts.next().unwrap_or_default();
+            let (name, module) = match rest.split_once('\t') {
+                Some((n, m)) => (
+                    n,
+                    Some(
+                        m.trim()
+                            .trim_start_matches('[')
+                            .trim_end_matches(']')
+                            .to_string(),
+                    ),
+                ),
+                None => (rest, None),
+            };
             let addr = u64::from_str_radix(addr, 16)
                 .map_err(|e| Problem::Invalid(format!("System.map line {}: {e}", i + 1)))?;
             symbols.push(MapSymbol {
                 addr,
                 kind,
                 name: name.to_string(),
+                module,
             });
         }
         let placeholder = symbols.len() == 1 && text.contains("The real System.map is in");
@@ -62,6 +78,13 @@ impl SystemMap {
 
     pub fn get(&self, name: &str) -> Option<&MapSymbol> {
         self.symbols.iter().find(|s| s.name == name)
+    }
+
+    /// A running kernel's symbol list (`/proc/kallsyms`): the same lines as a System.map, with
+    /// `\t[module]` after the names of module symbols (and addresses zeroed for readers
+    /// without the right to see them).
+    pub fn parse_kallsyms(data: &[u8]) -> Result<SystemMap, Problem> {
+        Self::parse(data)
     }
 
     /// Number of text (function) symbols.
