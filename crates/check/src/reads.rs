@@ -387,3 +387,126 @@ fn record(
     (!stray.is_empty())
         .then(|| Cell::bad(Status::Changed, Consequence::StrayRead, stray.join("; ")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use depsurf_surface::model::{Member, Param, TypeRef};
+
+    fn p(name: &str, ty: TypeRef) -> Param {
+        Param {
+            name: name.into(),
+            ty,
+        }
+    }
+    fn ptr(s: &str) -> TypeRef {
+        TypeRef::Ptr(Box::new(TypeRef::Struct(s.into())))
+    }
+    fn int(s: &str) -> TypeRef {
+        TypeRef::Int(s.into())
+    }
+    fn slots(v: &[usize]) -> Reads {
+        Reads::Args {
+            slots: v.iter().copied().collect(),
+            ret: false,
+        }
+    }
+    const W: Word = Word(8);
+
+    /// sched_switch's probe before and after `prev_state` was appended.
+    fn switch(with_state: bool) -> Proto {
+        let mut params = vec![
+            p("__data", TypeRef::Ptr(Box::new(TypeRef::Void))),
+            p("preempt", TypeRef::Typedef("bool".into())),
+            p("prev", ptr("task_struct")),
+            p("next", ptr("task_struct")),
+        ];
+        if with_state {
+            params.push(p("prev_state", int("unsigned int")));
+        }
+        Proto {
+            params,
+            ret: TypeRef::Void,
+        }
+    }
+
+    #[test]
+    fn an_appended_argument_concerns_only_programs_that_read_it() {
+        let (new, old) = (switch(true), switch(false));
+        let raw = Shape::TracepointArgs { btf: false };
+        let btf = Shape::TracepointArgs { btf: true };
+        // Reading prev and next: fine on the older probe.
+        assert_eq!(args(raw, &slots(&[1, 2]), &new, W, &old, W, 1, "ref"), None);
+        // Reading prev_state: the raw attach fails, the BTF load fails.
+        let c = args(raw, &slots(&[3]), &new, W, &old, W, 1, "ref").unwrap();
+        assert_eq!(c.consequence, Some(Consequence::Error));
+        assert!(c.detail.contains("EINVAL"), "{}", c.detail);
+        let c = args(btf, &slots(&[3]), &new, W, &old, W, 1, "ref").unwrap();
+        assert!(c.detail.contains("verifier"), "{}", c.detail);
+    }
+
+    #[test]
+    fn fexit_reads_the_return_value_after_the_arguments() {
+        let two = Proto {
+            params: vec![
+                p("gfp", int("unsigned int")),
+                p("order", int("unsigned int")),
+            ],
+            ret: ptr("folio"),
+        };
+        let mut three = two.clone();
+        three.params.push(p("policy", ptr("mempolicy")));
+        let fexit = Shape::Slots { ret: true };
+        // Built for two arguments, it reads the return value in slot 3: on a kernel whose
+        // function takes three, that slot holds `policy`.
+        let c = args(fexit, &slots(&[2]), &two, W, &three, W, 0, "ref").unwrap();
+        assert_eq!(c.consequence, Some(Consequence::StrayRead));
+        assert_eq!(args(fexit, &slots(&[2]), &two, W, &two, W, 0, "ref"), None);
+        // A const added to a pointer argument changes no byte.
+        let mut constant = two.clone();
+        constant.params[0].ty = TypeRef::Const(Box::new(int("unsigned int")));
+        assert_eq!(
+            args(fexit, &slots(&[0]), &two, W, &constant, W, 0, "ref"),
+            None
+        );
+    }
+
+    fn member(name: &str, byte: u32, ty: TypeRef) -> Member {
+        Member {
+            name: name.into(),
+            bit_offset: byte * 8,
+            bitfield: 0,
+            ty,
+        }
+    }
+
+    #[test]
+    fn a_record_read_is_judged_by_field_name_and_offset() {
+        let v61 = Composite {
+            size: 36,
+            members: vec![
+                member("ent", 0, TypeRef::Struct("trace_entry".into())),
+                member("pid", 24, int("int")),
+                member("target_cpu", 32, int("int")),
+            ],
+        };
+        let v510 = Composite {
+            size: 40,
+            members: vec![
+                member("ent", 0, TypeRef::Struct("trace_entry".into())),
+                member("pid", 24, int("int")),
+                member("success", 32, int("int")),
+                member("target_cpu", 36, int("int")),
+            ],
+        };
+        let reads = Reads::Record([(32, 4)].into_iter().collect());
+        let c = record(&reads, None, &v61, W, &v510, W, "ref").unwrap();
+        assert!(c.detail.contains("target_cpu"), "{}", c.detail);
+        let pid = Reads::Record([(24, 4)].into_iter().collect());
+        assert_eq!(record(&pid, None, &v61, W, &v510, W, "ref"), None);
+        // Reading past the kernel's record fails the attach.
+        let far = Reads::Record([(40, 4)].into_iter().collect());
+        let c = record(&far, Some(&v510), &v510, W, &v61, W, "ref").unwrap();
+        assert_eq!(c.consequence, Some(Consequence::Error));
+    }
+}
