@@ -138,6 +138,12 @@ impl Dataset {
         self.manifest.image(id)
     }
 
+    /// Which helpers each program type may call on image `id`, when probed on the booted
+    /// kernel (`depsurf verify --record-helpers`): `allows(prog_type, helper_id)`.
+    pub fn helper_table(&self, id: &str) -> Option<&crate::helpers::HelperTable> {
+        self.image(id)?.helpers.as_ref()
+    }
+
     /// Whether image `id` has items of `kind` at all: an image whose inputs lacked types
     /// (no BTF) has no structs, not zero structs.
     pub fn has_kind(&self, id: &str, kind: Kind) -> bool {
@@ -309,6 +315,20 @@ pub fn write(dir: &Path, update: Update) -> Result<Manifest, DatasetError> {
             all.push((meta.clone(), s));
         }
     }
+    // A table probed on the booted kernel stays with an image extracted again from the same
+    // packages (the same kernel).
+    let mut update = update;
+    if let Some(ds) = &existing {
+        for (meta, _) in &mut update.images {
+            if meta.helpers.is_none()
+                && let Some(old) = ds.image(&meta.id)
+                && !old.packages.is_empty()
+                && old.packages == meta.packages
+            {
+                meta.helpers = old.helpers.clone();
+            }
+        }
+    }
     all.extend(update.images);
     all.sort_by(|a, b| crate::manifest::version_order(&a.0, &b.0));
 
@@ -379,5 +399,35 @@ pub fn write(dir: &Path, update: Update) -> Result<Manifest, DatasetError> {
             }
         }
     }
+    Ok(manifest)
+}
+
+/// Records probed helper tables (image id → table) in the manifest of the dataset at `dir`,
+/// under its lock, replacing the manifest atomically; the store is not touched. Every id
+/// must be an image of the dataset.
+pub fn set_helper_tables(
+    dir: &Path,
+    tables: &std::collections::BTreeMap<String, crate::helpers::HelperTable>,
+) -> Result<Manifest, DatasetError> {
+    let _lock = lock(dir)?;
+    let mpath = dir.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&mpath).map_err(io_err(&mpath))?;
+    let manifest_err = |error| DatasetError::Manifest {
+        path: mpath.display().to_string(),
+        error,
+    };
+    let mut manifest = Manifest::parse(&text).map_err(manifest_err)?;
+    for (id, table) in tables {
+        let Some(meta) = manifest.images.iter_mut().find(|m| &m.id == id) else {
+            return Err(DatasetError::Invalid(format!(
+                "{}: no image {id} to record a helper table for",
+                mpath.display()
+            )));
+        };
+        meta.helpers = Some(table.clone());
+    }
+    let text = manifest.to_toml();
+    Manifest::parse(&text).map_err(manifest_err)?;
+    write_atomic(&mpath, text.as_bytes())?;
     Ok(manifest)
 }

@@ -4,6 +4,7 @@
 
 pub mod dataset;
 pub mod extract;
+pub mod helpers;
 pub mod manifest;
 pub mod research;
 pub mod store;
@@ -15,3 +16,4 @@ pub use depsurf_model::{
 };
 pub use depsurf_model::{ctext, model};
 pub use extract::{ImageMeta, extract};
+pub use helpers::{HelperSet, HelperTable};

@@ -50,6 +50,10 @@ pub struct ImageMeta {
     /// Why those kinds are missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<String>,
+    /// Which helpers each program type may call, probed on the kernel booted
+    /// (`depsurf verify --record-helpers`); `None` when never probed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helpers: Option<crate::helpers::HelperTable>,
 }
 
 impl ImageMeta {
@@ -75,6 +79,7 @@ impl ImageMeta {
             missing: Vec::new(),
             unknown: Vec::new(),
             pending: None,
+            helpers: None,
         }
     }
 }
