@@ -62,7 +62,7 @@ releases=(
   6.1.0-47-cloud-amd64 6.1.0-47-rt-amd64
 )
 cargo build --release -q
-depsurf=target/release/depsurf
+depsurf=${CARGO_TARGET_DIR:-target}/release/depsurf
 "$depsurf" fetch --cache "$work/packages" "${releases[@]}" > "$work/packages.list"
 mapfile -t packages < "$work/packages.list"
 rm -rf datasets/bundled.new
