@@ -220,8 +220,10 @@ pub struct ReloOutcome {
     pub outcomes: BTreeMap<String, &'static str>,
 }
 
-/// Which helpers each program type may call on one kernel, as probed on that kernel
-/// booted (the kernel decides this in code, no table of the image spells it out).
+/// Which helpers each program type may call on one kernel, as probed on that kernel booted
+/// (the kernel decides this in code, no table of the image spells it out). The dataset's
+/// manifest keeps such tables ([`Dataset::helper_table`]); this one overrides it, for a
+/// table just probed (`depsurf verify`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HelperTable {
     /// Program type (`KPROBE`, `TRACING`, ...) → allowed helper ids.
@@ -290,7 +292,7 @@ pub struct Options {
     pub programs: Vec<String>,
     /// Facts of a running kernel (one image of the dataset).
     pub live: Option<Live>,
-    /// Probed helper tables, by image id.
+    /// Probed helper tables by image id, over the dataset's.
     pub helpers: BTreeMap<String, HelperTable>,
 }
 
@@ -387,7 +389,10 @@ pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectChec
         let env = env(ds, obj, id, &deps, base)?;
         let key = fingerprint(&env);
         let word = word_of(ds, id);
-        let helpers = opts.helpers.get(id);
+        let helpers = Helpers {
+            given: opts.helpers.get(id),
+            recorded: ds.helper_table(id),
+        };
         let mut per_prog = Vec::new();
         for (pi, p) in obj.programs.iter().enumerate() {
             if !checked[pi] {
@@ -675,6 +680,22 @@ fn object_cell(
     base.clone()
 }
 
+/// The helper table of one image: one just probed, else the dataset's.
+#[derive(Clone, Copy)]
+struct Helpers<'a> {
+    given: Option<&'a HelperTable>,
+    recorded: Option<&'a depsurf_surface::helpers::HelperTable>,
+}
+
+impl Helpers<'_> {
+    fn allows(&self, prog_type: &str, helper: u32) -> Option<bool> {
+        match self.given {
+            Some(g) => g.allowed.get(prog_type).map(|s| s.contains(&helper)),
+            None => self.recorded?.allows(prog_type, helper),
+        }
+    }
+}
+
 /// What one program needs to judge its dependencies in one image.
 struct ProgramCtx<'a> {
     obj: &'a BpfObject,
@@ -682,7 +703,7 @@ struct ProgramCtx<'a> {
     closure: &'a [(Loc, usize)],
     flow: &'a Flow,
     reads: &'a Reads,
-    helpers: Option<&'a HelperTable>,
+    helpers: Helpers<'a>,
     word: Word,
     id: &'a str,
 }
@@ -732,8 +753,8 @@ fn program_cell(
             let Some(t) = c.p.prog_type else {
                 return Ok(base.clone());
             };
-            match c.helpers.and_then(|h| h.allowed.get(t)) {
-                Some(allowed) if !allowed.contains(helper) => Cell::bad(
+            match c.helpers.allows(t, *helper) {
+                Some(false) => Cell::bad(
                     Status::Issue,
                     Consequence::Error,
                     format!(
