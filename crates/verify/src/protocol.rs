@@ -312,6 +312,9 @@ pub struct HelperTable {
     /// Why there is no table (no kernel BTF, the probe crashed or timed out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The version of the libbpf that probed it (`1.7`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub libbpf: Option<String>,
 }
 
 /// The helpers of one program type.

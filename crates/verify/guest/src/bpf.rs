@@ -554,6 +554,27 @@ impl Drop for Link {
     }
 }
 
+/// Fault injection, for testing how the host reports a loader that crashes or hangs: the
+/// kernel command line's `depsurf.fault=abort:NAME` makes the loader of program NAME abort
+/// before it loads anything, `depsurf.fault=hang:NAME` makes it sleep until its deadline.
+fn fault(name: &str) {
+    let Ok(cmdline) = std::fs::read_to_string("/proc/cmdline") else {
+        return;
+    };
+    for arg in cmdline.split_whitespace() {
+        let Some(spec) = arg.strip_prefix("depsurf.fault=") else {
+            continue;
+        };
+        match spec.split_once(':') {
+            Some(("abort", n)) if n == name => std::process::abort(),
+            Some(("hang", n)) if n == name => loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            },
+            _ => {}
+        }
+    }
+}
+
 /// Loads, attaches and exercises program `name` of object `index`, reporting a record to
 /// `pipe` after the load and attach and again at the end (the parent keeps the last one, and
 /// knows from it where a crash happened).
@@ -586,6 +607,7 @@ pub fn try_program(index: usize, path: &str, info: &ProgramInfo, job: &Job, pipe
         }
     };
     let plan = plan(&info.section);
+    fault(&info.name);
     if let Plan::Skip(reason) = plan {
         rec.load = Load::Skipped { reason };
         rec.attach = Attach::NotAttached { reason };

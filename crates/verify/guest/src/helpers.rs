@@ -40,6 +40,13 @@ fn enum_values(btf: *const sys::btf, name: &str) -> Option<Vec<(String, i64)>> {
     }
 }
 
+/// The version of the libbpf linked in (`1.7`), as libbpf reports it.
+pub fn libbpf_version() -> String {
+    // SAFETY: plain getters of constants.
+    let (major, minor) = unsafe { (sys::libbpf_major_version(), sys::libbpf_minor_version()) };
+    format!("{major}.{minor}")
+}
+
 /// Probes every (program type, helper) pair of the running kernel.
 pub fn probe() -> HelperTable {
     let start = Instant::now();
@@ -49,6 +56,7 @@ pub fn probe() -> HelperTable {
         prog_types: Vec::new(),
         ms: 0,
         error: None,
+        libbpf: Some(libbpf_version()),
     };
     // SAFETY: loads the running kernel's BTF; freed below.
     let btf = unsafe { sys::btf__load_vmlinux_btf() };

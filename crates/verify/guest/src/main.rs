@@ -240,6 +240,7 @@ fn run_job(job: &Job, out: &mut Output) {
                         prog_types: Vec::new(),
                         ms: 0,
                         error: Some(format!("the helper probe {why}")),
+                        libbpf: Some(helpers::libbpf_version()),
                     }),
                 );
             }
