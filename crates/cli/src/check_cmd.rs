@@ -97,6 +97,14 @@ impl depsurf_image::archive::Selector for Binaries {
 /// Every eBPF object in a file: the file itself, those embedded in it, or those in the
 /// files of a Debian package.
 pub fn objects(path: &PathBuf) -> Result<Vec<BpfObject>> {
+    Ok(objects_with_bytes(path)?
+        .into_iter()
+        .map(|(o, _)| o)
+        .collect())
+}
+
+/// [`objects`], each with its bytes (what a loader is given).
+pub fn objects_with_bytes(path: &PathBuf) -> Result<Vec<(BpfObject, Vec<u8>)>> {
     let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
     let name = path.display().to_string();
     if bytes.starts_with(b"!<arch>\n") {
@@ -124,10 +132,10 @@ pub fn objects(path: &PathBuf) -> Result<Vec<BpfObject>> {
 }
 
 /// The objects in one file's bytes; `quiet`: none is not an error (a package member).
-fn objects_in(name: &str, bytes: &[u8], quiet: bool) -> Result<Vec<BpfObject>> {
+fn objects_in(name: &str, bytes: &[u8], quiet: bool) -> Result<Vec<(BpfObject, Vec<u8>)>> {
     let name = name.to_string();
     let machine = match BpfObject::parse(&name, bytes) {
-        Ok(o) => return Ok(vec![o]),
+        Ok(o) => return Ok(vec![(o, bytes.to_vec())]),
         Err(depsurf_bpf::BpfError::NotElf) => None,
         Err(depsurf_bpf::BpfError::NotBpf(m)) => Some(m),
         Err(e) => bail!("{name}: {e}"),
@@ -152,7 +160,7 @@ fn objects_in(name: &str, bytes: &[u8], quiet: bool) -> Result<Vec<BpfObject>> {
                 .map_err(|e| anyhow!("{name}: the eBPF object at offset {at:#x}: {e}"))?;
             let progs: Vec<&str> = o.programs.iter().map(|p| p.name.as_str()).collect();
             o.name = format!("{name}@{at:#x} [{}]", progs.join(", "));
-            Ok(o)
+            Ok((o, bytes[at..at + len].to_vec()))
         })
         .collect()
 }

@@ -61,7 +61,8 @@ impl Candidate {
     }
 }
 
-fn default_cache() -> PathBuf {
+/// The package cache: `$XDG_CACHE_HOME/depsurf/packages`.
+pub fn default_cache() -> PathBuf {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
@@ -365,6 +366,37 @@ fn download(c: &Candidate, cache: &Path, quiet: bool) -> Result<PathBuf> {
     std::fs::rename(&got, &dest)
         .with_context(|| format!("moving the download to {}", dest.display()))?;
     Ok(dest)
+}
+
+/// Downloads one exact package version (`name`, `version`, `arch` as a dataset manifest
+/// records them) into `cache`, unless it is there already; returns its path.
+pub fn download_exact(
+    package: &str,
+    version: &str,
+    arch: &str,
+    cache: &Path,
+    quiet: bool,
+) -> Result<PathBuf> {
+    std::fs::create_dir_all(cache)
+        .with_context(|| format!("creating the cache directory {}", cache.display()))?;
+    let c = Candidate {
+        package: package.to_string(),
+        version: version.to_string(),
+        arch: arch.to_string(),
+        size: 0,
+    };
+    download(&c, cache, quiet)
+}
+
+/// The file name `apt-get download` gives a package version.
+pub fn package_file_name(package: &str, version: &str, arch: &str) -> String {
+    Candidate {
+        package: package.to_string(),
+        version: version.to_string(),
+        arch: arch.to_string(),
+        size: 0,
+    }
+    .file_name()
 }
 
 pub fn run(args: &FetchArgs, quiet: bool) -> Result<ExitCode> {

@@ -14,6 +14,7 @@ mod report_cmd;
 mod serve_cmd;
 mod site_cmd;
 mod summary_cmd;
+mod verify_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,6 +81,9 @@ enum Cmd {
     /// Check eBPF programs against every kernel of a dataset: where they fail to load,
     /// read the wrong data, or miss events, and why.
     Check(check_cmd::CheckArgs),
+    /// Boot the dataset's kernels under QEMU, load eBPF programs in them with libbpf, and
+    /// compare what happened with what `check` predicts.
+    Verify(verify_cmd::VerifyArgs),
 }
 
 #[derive(Subcommand)]
@@ -137,6 +141,7 @@ fn main() -> ExitCode {
         Cmd::Tracepoints(a) => data_cmd::tracepoints(&a, cli.quiet),
         Cmd::Syscalls(a) => data_cmd::syscalls(&a, cli.quiet),
         Cmd::Check(a) => check_cmd::run(&a),
+        Cmd::Verify(a) => verify_cmd::run(&a, cli.quiet),
         Cmd::Diff(a) => diff_cmd::run(&a),
         Cmd::Summary(a) => summary_cmd::run(&a),
         Cmd::Site(a) => site_cmd::run(&a, cli.quiet),
