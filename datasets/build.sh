@@ -1,56 +1,50 @@
 #!/usr/bin/env bash
 # Rebuilds the bundled dataset (datasets/bundled) from Debian's kernel packages.
 #
-#   datasets/build.sh [WORKDIR]
+#   datasets/build.sh [WORKDIR]            extract every image, then record helper tables
+#   datasets/build.sh --helpers [WORKDIR]  only record the helper tables of the dataset as it is
 #
 # WORKDIR (default: $XDG_CACHE_HOME/depsurf/build) holds a private apt configuration that
 # adds the bullseye, bookworm, trixie and sid suites (and their security suites) for every
-# architecture the dataset covers, reusing the mirror this machine's apt sources name, and
-# the downloaded packages. Nothing outside WORKDIR and datasets/bundled is touched.
+# architecture the dataset covers, reusing the mirror this machine's apt sources name
+# (scripts/debian-apt.sh), and the downloaded packages. Nothing outside WORKDIR and
+# datasets/bundled is touched. The helper tables (which helpers each program type may call)
+# are probed by booting each image this machine can boot (amd64) under QEMU with
+# `depsurf verify --record-helpers`; they go into the manifest only, the store is unchanged.
+# The depsurf binary embeds the bundled dataset: build it again afterwards. DEPSURF=path
+# uses that depsurf binary instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/depsurf/build}
-mkdir -p "$work"/apt/{lists/partial,cache/archives/partial,sources.list.d,preferences.d} "$work/packages"
-
-# The mirrors this machine already uses (deb822 or one-line sources).
-sources=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true)
-mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' <<<"$sources")
-[[ -n $mirror ]] || mirror=$(awk '/^deb / && $2 !~ /security/ {print $2; exit}' <<<"$sources")
-security=$(awk '/^URIs:/ && $2 ~ /security/ {print $2; exit}' <<<"$sources")
-[[ -n $security ]] || security=$(awk '/^deb / && $2 ~ /security/ {print $2; exit}' <<<"$sources")
-[[ -n $mirror ]] || { echo "no Debian mirror found in /etc/apt sources" >&2; exit 2; }
-cat > "$work/apt/sources.list.d/depsurf.sources" <<EOT
-Types: deb
-URIs: $mirror
-Suites: bullseye bookworm trixie sid
-Components: main
-Architectures: amd64 arm64 armhf i386 ppc64el s390x
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOT
-if [[ -n $security ]]; then cat >> "$work/apt/sources.list.d/depsurf.sources" <<EOT
-
-Types: deb
-URIs: $security
-Suites: bullseye-security
-Components: main
-Architectures: amd64
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOT
+helpers_only=
+if [[ ${1:-} == --helpers ]]; then
+  helpers_only=1
+  shift
 fi
-cat > "$work/apt/apt.conf" <<EOT
-Dir::State "$work/apt";
-Dir::State::Lists "$work/apt/lists";
-Dir::State::status "/var/lib/dpkg/status";
-Dir::Cache "$work/apt/cache";
-Dir::Etc::SourceList "/dev/null";
-Dir::Etc::SourceParts "$work/apt/sources.list.d";
-Dir::Etc::PreferencesParts "$work/apt/preferences.d";
-Dir::Cache::pkgcache "pkgcache.bin";
-Dir::Cache::srcpkgcache "srcpkgcache.bin";
-APT::Architectures { "amd64"; "arm64"; "armhf"; "i386"; "ppc64el"; "s390x"; };
-EOT
+work=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/depsurf/build}
+mkdir -p "$work/packages"
+scripts/debian-apt.sh "$work"
 export APT_CONFIG=$work/apt/apt.conf
-apt-get update -q || echo "warning: some indexes failed; continuing with what was fetched" >&2
+
+if [[ -n ${DEPSURF:-} ]]; then
+  depsurf=$DEPSURF
+else
+  cargo build --release -q
+  depsurf=${CARGO_TARGET_DIR:-target}/release/depsurf
+fi
+
+# Which helpers each program type may call, probed on each bootable image booted.
+record_helpers() {
+  "$depsurf" verify --record-helpers --dataset datasets/bundled --cache "$work/packages" \
+    --format md > "$work/helpers.md"
+  local line='Helper tables: probed on the booted amd64 kernels by `depsurf verify --record-helpers`.'
+  grep -qF "$line" datasets/bundled/PROVENANCE.md 2>/dev/null \
+    || printf '\n%s\n' "$line" >> datasets/bundled/PROVENANCE.md
+}
+if [[ -n $helpers_only ]]; then
+  record_helpers
+  du -sh datasets/bundled
+  exit 0
+fi
 
 # The images of the dataset (SPEC §2 groups are inferred from them):
 #   Regular amd64: 5.10 (bullseye), 6.1 (bookworm, the default), 6.12 (trixie), 7.2 (sid)
@@ -61,8 +55,6 @@ releases=(
   6.1.0-47-arm64 6.1.0-47-armmp 6.1.0-47-powerpc64le 6.1.0-47-s390x 6.1.0-47-686-pae
   6.1.0-47-cloud-amd64 6.1.0-47-rt-amd64
 )
-cargo build --release -q
-depsurf=${CARGO_TARGET_DIR:-target}/release/depsurf
 "$depsurf" fetch --cache "$work/packages" "${releases[@]}" > "$work/packages.list"
 mapfile -t packages < "$work/packages.list"
 rm -rf datasets/bundled.new
@@ -89,4 +81,5 @@ rm -f datasets/bundled/.lock
   echo
   echo "\`DATASET.txt\` lists the images, their sources and groups (\`depsurf dataset\`)."
 } > datasets/bundled/PROVENANCE.md
+record_helpers
 du -sh datasets/bundled
