@@ -181,3 +181,58 @@ fn compat_tables_are_separate() {
     assert_eq!(compat["x32"][&257], "openat");
     assert_eq!(native[&257], "openat");
 }
+
+/// Every image of the bundled dataset has its traceability and its kfuncs (all are built
+/// from their debug packages), and what the booted kernels list agrees for the functions the
+/// issue that asked for traceability names (scripts/trace-boot.sh, scripts/trace-compare.py
+/// compare whole lists).
+#[test]
+fn traceability_of_the_bundled_kernels() {
+    use depsurf_model::{Facet, TraceReason};
+    let ds = bundled();
+    for meta in ds.images() {
+        assert!(
+            ds.has_facet(&meta.id, Facet::Traceability).unwrap(),
+            "{}",
+            meta.id
+        );
+        assert!(
+            ds.has_facet(&meta.id, Facet::FuncStatus).unwrap(),
+            "{}",
+            meta.id
+        );
+        assert!(ds.has_kind(&meta.id, Kind::Kfunc), "{}", meta.id);
+        let slot = ds.slot(&meta.id).unwrap();
+        let t = ds.store().traceability(slot).unwrap().unwrap();
+        // Most function symbols are patchable; the rest have reasons.
+        assert!(t.ftrace.len() > 20_000, "{}: {}", meta.id, t.ftrace.len());
+        assert!(t.exceptions.len() < t.ftrace.len(), "{}", meta.id);
+        let q = |n: &str| ds.traceability(&meta.id, n).unwrap().unwrap();
+        let read = q("vfs_read");
+        assert!(
+            read.ftrace && read.kprobe.is_none(),
+            "{}: {read:?}",
+            meta.id
+        );
+    }
+    let q = |id: &str, n: &str| ds.traceability(id, n).unwrap().unwrap();
+    // In kallsyms, but neither ftrace nor kprobe events take them.
+    for (id, n) in [
+        ("6.1.0-47-amd64", "blk_account_io_done"),
+        ("7.2.13+deb14-amd64", "blk_account_io_start"),
+    ] {
+        let t = q(id, n);
+        assert!(t.symbol && !t.ftrace, "{id} {n}: {t:?}");
+        assert_eq!(t.kprobe, Some(TraceReason::Notrace), "{id} {n}");
+    }
+    // noinstr: on the kprobe blacklist too.
+    for id in [
+        "6.1.0-47-amd64",
+        "6.12.117+deb13-amd64",
+        "7.2.13+deb14-amd64",
+    ] {
+        let t = q(id, "exc_nmi");
+        assert!(!t.ftrace, "{id}");
+        assert_eq!(t.kprobe, Some(TraceReason::Noinstr), "{id}");
+    }
+}

@@ -180,3 +180,40 @@ fn traceability_of_a_miniature_kernel() {
     assert_eq!(clone.base.as_deref(), Some("tcp_send"));
     assert!(!q("no_such_function").symbol);
 }
+
+/// Debian's image package alone (vmlinuz, config, and a placeholder System.map): kfuncs and
+/// traceability come from the kallsyms inside the boot image; function status, which needs
+/// DWARF, is unknown rather than none. Runs where `datasets/build.sh` left its packages.
+#[test]
+fn an_image_package_alone_says_what_it_cannot_tell() {
+    let Some(home) = std::env::var_os("HOME") else {
+        return;
+    };
+    let dir = Path::new(&home).join(".cache/depsurf/build/packages");
+    let Some(pkg) = std::fs::read_dir(&dir).ok().and_then(|d| {
+        d.flatten().map(|e| e.path()).find(|p| {
+            p.file_name().is_some_and(|n| {
+                n.to_string_lossy()
+                    .starts_with("linux-image-6.1.0-47-cloud-amd64-unsigned_")
+            })
+        })
+    }) else {
+        eprintln!("SKIPPED: no linux-image-6.1.0-47-cloud-amd64-unsigned package in {dir:?}");
+        return;
+    };
+    let img = depsurf_image::open_one(&[pkg], &depsurf_image::OpenOptions::default()).unwrap();
+    let (meta, s) = extract(&img).unwrap();
+    assert!(!meta.missing.contains(&Kind::Kfunc), "{:?}", meta.pending);
+    assert!(s.kfuncs.len() > 40, "{} kfuncs", s.kfuncs.len());
+    assert!(
+        meta.sources
+            .iter()
+            .any(|l| l.starts_with("symbols: kallsyms of "))
+    );
+    assert!(meta.unknown.contains(&Facet::FuncStatus));
+    assert!(!meta.unknown.contains(&Facet::Traceability));
+    let t = s.traceability.unwrap();
+    assert!(t.ftrace.len() > 30_000);
+    assert!(!t.ftrace.contains("blk_account_io_done"));
+    assert!(t.exceptions.contains_key("blk_account_io_done"));
+}
