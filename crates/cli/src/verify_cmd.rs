@@ -1686,56 +1686,67 @@ pub fn markdown(r: &Report) -> String {
         .map(|i| i.image.as_str())
         .collect();
     let (heads, suffix) = short_ids(&ids);
+    // One table: each object's row (its verdict as its loader loads it), then its programs'.
+    out.push_str(&format!(
+        "\n| object, program{} |",
+        if suffix.is_empty() {
+            String::new()
+        } else {
+            format!(" ({suffix} images)")
+        }
+    ));
+    for h in &heads {
+        out.push_str(&format!(" {h} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(heads.len()));
+    out.push('\n');
+    let mark = |t: String, bad: bool| {
+        if bad {
+            format!(" **{t}** |")
+        } else {
+            format!(" {t} |")
+        }
+    };
     for o in &r.objects {
-        out.push_str(&format!(
-            "\n### {}{}\n\n| program |",
-            o.object,
-            if suffix.is_empty() {
-                String::new()
-            } else {
-                format!(" ({suffix})")
-            }
-        ));
-        for h in &heads {
-            out.push_str(&format!(" {h} |"));
-        }
-        out.push_str("\n|---|");
-        out.push_str(&"---|".repeat(heads.len()));
-        out.push('\n');
-        for p in &o.programs {
-            out.push_str(&format!("| {} |", p.name));
-            for c in &p.images {
-                let t = cell_text(c);
-                if c.agreement == Agreement::Disagrees {
-                    out.push_str(&format!(" **{t}** |"));
-                } else {
-                    out.push_str(&format!(" {t} |"));
-                }
-            }
-            out.push('\n');
-        }
-        out.push_str("| *(object)* |");
+        out.push_str(&format!("| **{}** |", md_escape(short_object(&o.object))));
         for id in &ids {
             match o.verdicts.iter().find(|v| v.image == *id) {
-                Some(v) if v.agreement == Agreement::Disagrees => {
-                    out.push_str(&format!(" **{}** |", object_cell_text(v)))
-                }
-                Some(v) => out.push_str(&format!(" {} |", object_cell_text(v))),
+                Some(v) => out.push_str(&mark(
+                    object_cell_text(v),
+                    v.agreement == Agreement::Disagrees,
+                )),
                 None => out.push_str("  |"),
             }
         }
         out.push('\n');
-        let fails = failure_lines(o);
-        if !fails.is_empty() {
-            out.push_str("\nWhy programs failed:\n\n");
-            for l in fails {
-                out.push_str(&format!("- {}\n", md_code(&l)));
+        for p in &o.programs {
+            out.push_str(&format!("| {} |", p.name));
+            for c in &p.images {
+                out.push_str(&mark(cell_text(c), c.agreement == Agreement::Disagrees));
             }
+            out.push('\n');
         }
-        let dis = disagreement_lines(o);
-        if !dis.is_empty() {
-            out.push_str("\nDisagreements:\n\n");
-            for l in dis {
+    }
+    for (title, lines) in [
+        (
+            "Why programs failed",
+            failure_lines as fn(&ObjectReport) -> Vec<String>,
+        ),
+        ("Disagreements", disagreement_lines),
+    ] {
+        let all: Vec<String> = r
+            .objects
+            .iter()
+            .flat_map(|o| {
+                lines(o)
+                    .into_iter()
+                    .map(move |l| format!("{}: {l}", short_object(&o.object)))
+            })
+            .collect();
+        if !all.is_empty() {
+            out.push_str(&format!("\n{title}:\n\n"));
+            for l in all {
                 out.push_str(&format!("- {}\n", md_code(&l)));
             }
         }
@@ -1758,9 +1769,23 @@ pub fn markdown(r: &Report) -> String {
     out
 }
 
+/// An object's name without the directories of the file it came from.
+fn short_object(name: &str) -> &str {
+    let file_end = name.find([':', '@', ' ']).unwrap_or(name.len());
+    match name[..file_end].rfind('/') {
+        Some(i) => &name[i + 1..],
+        None => name,
+    }
+}
+
 /// A list line with libbpf's quotes and underscores kept literal.
 fn md_code(l: &str) -> String {
-    match l.split_once(": ") {
+    // `object: program on images: what the loader said`
+    let split = l
+        .match_indices(": ")
+        .nth(1)
+        .map(|(i, _)| (&l[..i], &l[i + 2..]));
+    match split {
         Some((head, rest)) => format!("{}: `{}`", md_escape(head), rest.replace('`', "'")),
         None => md_escape(l),
     }
@@ -1769,6 +1794,19 @@ fn md_code(l: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn object_names_lose_their_directories() {
+        assert_eq!(
+            short_object("/tmp/o/core_fields.bpf.o"),
+            "core_fields.bpf.o"
+        );
+        assert_eq!(short_object("x.bpf.o"), "x.bpf.o");
+        assert_eq!(
+            short_object("/p/tool_1.0_amd64.deb:usr/sbin/tool@0x1a0 [a, b]"),
+            "tool_1.0_amd64.deb:usr/sbin/tool@0x1a0 [a, b]"
+        );
+    }
 
     #[test]
     fn dates() {
