@@ -36,6 +36,7 @@ fi
 record_helpers() {
   "$depsurf" verify --record-helpers --dataset datasets/bundled --cache "$work/packages" \
     --format md > "$work/helpers.md"
+  rm -f datasets/bundled/.lock
   local line='Helper tables: probed on the booted amd64 kernels by `depsurf verify --record-helpers`.'
   grep -qF "$line" datasets/bundled/PROVENANCE.md 2>/dev/null \
     || printf '\n%s\n' "$line" >> datasets/bundled/PROVENANCE.md
