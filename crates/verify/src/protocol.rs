@@ -295,6 +295,9 @@ impl std::fmt::Display for Died {
 pub struct MapResize {
     pub map: String,
     pub max_entries: u32,
+    /// The value size given where the object left it to the tool (stack maps), in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_size: Option<u32>,
 }
 
 /// Which helpers each program type may call, as the verifier answers.

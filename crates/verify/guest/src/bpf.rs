@@ -510,6 +510,25 @@ fn prepare(
                 sys::bpf_map__set_autocreate(m, false);
                 continue;
             }
+            // A stack map whose value size the tool sets at run time (from its maximum
+            // stack depth): the kernel's own maximum, 127 frames of 8 bytes.
+            if t == sys::BPF_MAP_TYPE_STACK_TRACE
+                && sys::bpf_map__value_size(m) == 0
+                && sys::bpf_map__set_value_size(m, 127 * 8) == 0
+            {
+                let entries = if sys::bpf_map__max_entries(m) == 0 {
+                    let _ = sys::bpf_map__set_max_entries(m, job.default_max_entries);
+                    job.default_max_entries
+                } else {
+                    sys::bpf_map__max_entries(m)
+                };
+                resized.push(MapResize {
+                    map: map_name,
+                    max_entries: entries,
+                    value_size: Some(127 * 8),
+                });
+                continue;
+            }
             if sys::bpf_map__max_entries(m) == 0 && !keeps_zero(t) {
                 let size = if t == sys::BPF_MAP_TYPE_RINGBUF || t == sys::BPF_MAP_TYPE_USER_RINGBUF
                 {
@@ -521,6 +540,7 @@ fn prepare(
                     resized.push(MapResize {
                         map: map_name,
                         max_entries: size,
+                        value_size: None,
                     });
                 }
             }

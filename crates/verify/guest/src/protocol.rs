@@ -160,6 +160,8 @@ pub struct Died {
 pub struct MapResize {
     pub map: String,
     pub max_entries: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_size: Option<u32>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
