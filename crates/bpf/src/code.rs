@@ -36,6 +36,9 @@ pub struct Reloc {
     pub value: u64,
     pub weak: bool,
     pub func: bool,
+    /// The symbol lies in read-only data (`.rodata*`): `const volatile` values the loader
+    /// sets before loading, which the verifier then knows as constants.
+    pub rodata: bool,
 }
 
 /// One executable section.
@@ -56,6 +59,9 @@ pub struct CodeSection {
 pub struct Code {
     pub big_endian: bool,
     pub sections: Vec<CodeSection>,
+    /// Read-only data sections (`.rodata*`) by ELF index: the values `const volatile`
+    /// globals have as compiled, until a loader sets others.
+    pub rodata: BTreeMap<usize, Vec<u8>>,
 }
 
 impl Code {
@@ -95,6 +101,9 @@ impl Code {
                             value: y.value,
                             weak: y.is_weak(),
                             func: y.kind == STT_FUNC,
+                            rodata: elf.sections.get(usize::from(y.shndx)).is_some_and(|d| {
+                                !y.is_undefined() && d.name.starts_with(".rodata")
+                            }),
                         },
                     ))
                 })
@@ -107,9 +116,16 @@ impl Code {
                 relocs,
             });
         }
+        let rodata = elf
+            .sections
+            .iter()
+            .filter(|d| d.name.starts_with(".rodata") && d.flags & SHF_EXECINSTR == 0)
+            .map(|d| (d.index, d.data.to_vec()))
+            .collect();
         Code {
             big_endian: elf.big_endian,
             sections,
+            rodata,
         }
     }
 

@@ -36,6 +36,16 @@ enum Val {
     },
     /// The address of a `__kconfig` value: loads from it read the constant.
     Konst(i64),
+    /// A `__kconfig` value this walk does not know (the verifier does).
+    Rodata,
+    /// An address in read-only data (`const volatile` globals): ELF section and offset.
+    RoPtr {
+        sec: usize,
+        off: i64,
+    },
+    /// A value the verifier knows and this walk does not: read from read-only data the loader
+    /// sets, or derived from one.
+    Chosen,
 }
 
 /// The value libbpf gives an extern symbol on one kernel.
@@ -60,6 +70,10 @@ pub struct Env {
     pub relocated: HashSet<Loc>,
     /// The kernel verifies global subprograms only when a call to them is reached (6.8+).
     pub lazy_globals: bool,
+    /// `const volatile` globals read as compiled (what a loader that sets none of them
+    /// loads); else as values the loader chooses, unknown here: both ways are walked, and
+    /// what only they reach is in [`Flow::chosen`].
+    pub rodata_as_compiled: bool,
 }
 
 /// What the walk found for one program.
@@ -70,6 +84,11 @@ pub struct Flow {
     /// Reads of the program's context: (offset, size in bytes), directly or through a
     /// `bpf_probe_read*()` helper.
     pub ctx_reads: BTreeSet<(i64, u8)>,
+    /// Instructions reached only on paths that depend on values the loader sets at run time
+    /// (read-only data): the verifier walks them only where the loader chose so.
+    pub chosen: HashSet<Loc>,
+    /// Context reads made only on such paths.
+    pub chosen_ctx_reads: BTreeSet<(i64, u8)>,
     /// False when the walk gave up (too many states): then every instruction of the program
     /// and its subprograms is in `reachable`, and `ctx_reads` may be incomplete.
     pub exact: bool,
@@ -89,6 +108,8 @@ struct State {
     regs: [Val; 11],
     stack: Slots,
     frames: Vec<Frame>,
+    /// The path went one way of a branch on a value the loader chooses.
+    chosen: bool,
 }
 
 /// Distinct states kept per place before values are widened.
@@ -115,6 +136,10 @@ pub fn walk(code: &Code, entry: Loc, env: &Env) -> Flow {
         entries: Vec::new(),
         entered: HashSet::new(),
         budget: MAX_STATES,
+        sure: HashSet::new(),
+        chosen: HashSet::new(),
+        sure_reads: BTreeSet::new(),
+        chosen_reads: BTreeSet::new(),
     };
     if !env.lazy_globals {
         // Every global subprogram the program includes is verified, called or not.
@@ -143,6 +168,7 @@ pub fn walk(code: &Code, entry: Loc, env: &Env) -> Flow {
                 regs,
                 stack: Vec::new(),
                 frames: Vec::new(),
+                chosen: false,
             },
         ) {
             w.flow.exact = false;
@@ -156,6 +182,11 @@ pub fn walk(code: &Code, entry: Loc, env: &Env) -> Flow {
             }
             break;
         }
+    }
+    if w.flow.exact {
+        w.flow.chosen = w.chosen.difference(&w.sure).copied().collect();
+        w.flow.ctx_reads = w.sure_reads.clone();
+        w.flow.chosen_ctx_reads = w.chosen_reads.difference(&w.sure_reads).copied().collect();
     }
     w.flow
 }
@@ -171,10 +202,21 @@ struct Walker<'a> {
     entries: Vec<Loc>,
     entered: HashSet<Loc>,
     budget: usize,
+    /// Places reached on a path free of the loader's choices, and on one that is not.
+    sure: HashSet<Loc>,
+    chosen: HashSet<Loc>,
+    sure_reads: BTreeSet<(i64, u8)>,
+    chosen_reads: BTreeSet<(i64, u8)>,
 }
 
 fn join_val(a: Val, b: Val) -> Val {
-    if a == b { a } else { Val::Unknown }
+    if a == b {
+        a
+    } else if matches!(a, Val::Chosen) || matches!(b, Val::Chosen) {
+        Val::Chosen
+    } else {
+        Val::Unknown
+    }
 }
 
 fn join_slots(a: &Slots, b: &Slots) -> Slots {
@@ -191,6 +233,7 @@ fn join(a: &State, b: &State) -> State {
     }
     State {
         regs,
+        chosen: a.chosen || b.chosen,
         stack: join_slots(&a.stack, &b.stack),
         frames: a
             .frames
@@ -211,6 +254,38 @@ fn join(a: &State, b: &State) -> State {
 }
 
 impl Walker<'_> {
+    /// A value of read-only data as compiled; unknown past the section's bytes.
+    fn rodata(&self, sec: usize, off: i64, size: u8) -> Val {
+        let Some(data) = self.code.rodata.get(&sec) else {
+            return Val::Unknown;
+        };
+        let Ok(at) = usize::try_from(off) else {
+            return Val::Unknown;
+        };
+        let Some(b) = data.get(at..at + usize::from(size)) else {
+            return Val::Unknown;
+        };
+        let mut v: u64 = 0;
+        if self.code.big_endian {
+            for x in b {
+                v = (v << 8) | u64::from(*x);
+            }
+        } else {
+            for x in b.iter().rev() {
+                v = (v << 8) | u64::from(*x);
+            }
+        }
+        Val::Const(v as i64)
+    }
+
+    fn read_ctx(&mut self, st: &State, off: i64, size: u8) {
+        if st.chosen {
+            self.chosen_reads.insert((off, size));
+        } else {
+            self.sure_reads.insert((off, size));
+        }
+    }
+
     /// Explores from `start`; false when the budget ran out.
     fn run(&mut self, start: Loc, state: State) -> bool {
         let mut todo: Vec<(Loc, State)> = vec![(start, state)];
@@ -226,6 +301,11 @@ impl Walker<'_> {
                 continue;
             };
             self.flow.reachable.insert(pc);
+            if st.chosen {
+                self.chosen.insert(pc);
+            } else {
+                self.sure.insert(pc);
+            }
             self.step(pc, i, st, &mut todo);
         }
         true
@@ -291,11 +371,19 @@ impl Walker<'_> {
                 let v = match addr {
                     Val::Ctx(_) if self.env.relocated.contains(&pc) => Val::Unknown,
                     Val::Ctx(o) => {
-                        self.flow.ctx_reads.insert((o + i64::from(i.off), i.size()));
+                        self.read_ctx(&st, o + i64::from(i.off), i.size());
                         Val::Unknown
                     }
                     Val::Fp { frame, off } if i.size() == 8 && i.mode() == 0x60 => {
                         slot_get(&st, frame, off + i64::from(i.off))
+                    }
+                    Val::Rodata => Val::Chosen,
+                    Val::RoPtr { sec, off } if i.mode() == 0x60 => {
+                        if self.env.rodata_as_compiled {
+                            self.rodata(sec, off + i64::from(i.off), i.size())
+                        } else {
+                            Val::Chosen
+                        }
                     }
                     Val::Konst(v) if i.off == 0 && i.mode() == 0x60 => Val::Const(match i.size() {
                         1 => i64::from(v as u8),
@@ -373,6 +461,10 @@ impl Walker<'_> {
                         sec: pc.sec,
                         insn: t,
                     });
+                    if taken.is_none() && op != 0xe0 && (a == Val::Chosen || b == Val::Chosen) {
+                        // The verifier goes one way, the one the loader's value picks.
+                        st.chosen = true;
+                    }
                     match (taken, target) {
                         (Some(true), Some(t)) => todo.push((t, st)),
                         (Some(false), _) | (_, None) => todo.push((Self::next(pc, 1), st)),
@@ -405,6 +497,21 @@ impl Walker<'_> {
                 Some(Extern::Address { present: false }) => Val::Const(0),
                 Some(Extern::Address { present: true }) => Val::NonZero,
                 Some(Extern::Value(v)) => Val::Konst(*v),
+                // A `__kconfig` value this walk does not know: the verifier does.
+                None if self.code.reloc(pc).is_some_and(|r| {
+                    !r.func && (r.symbol.starts_with("CONFIG_") || r.symbol.starts_with("LINUX_"))
+                }) =>
+                {
+                    Val::Rodata
+                }
+                None => Val::Unknown,
+            },
+            Some(r) if r.rodata => match r.section {
+                Some(sec) => Val::RoPtr {
+                    sec,
+                    // Relocated against the variable (imm 0) or its section (imm: offset).
+                    off: r.value as i64 + i64::from(i.imm),
+                },
                 None => Val::Unknown,
             },
             // Maps and global data.
@@ -454,12 +561,24 @@ impl Walker<'_> {
                         off: off.wrapping_add(k),
                     };
                 }
+                Val::RoPtr { sec, off } => {
+                    return Val::RoPtr {
+                        sec,
+                        off: off.wrapping_add(k),
+                    };
+                }
                 _ => {}
             }
         }
         let (Val::Const(a), Val::Const(b)) = (d, s) else {
             return match (op, s) {
                 (0xb0, Val::Const(b)) if i.off == 0 => trunc(b, wide),
+                // Arithmetic on a value the loader chose stays one.
+                _ if (matches!(d, Val::Chosen) && matches!(s, Val::Const(_) | Val::Chosen))
+                    || (matches!(s, Val::Chosen) && op == 0xb0) =>
+                {
+                    Val::Chosen
+                }
                 _ => Val::Unknown,
             };
         };
@@ -510,6 +629,7 @@ impl Walker<'_> {
                         regs,
                         stack: Vec::new(),
                         frames,
+                        chosen: st.chosen,
                     },
                 ));
                 return;
@@ -523,7 +643,7 @@ impl Walker<'_> {
                     Val::Const(n) if (1..=255).contains(&n) => n as u8,
                     _ => 8,
                 };
-                self.flow.ctx_reads.insert((o, size));
+                self.read_ctx(&st, o, size);
             }
             // A helper may write into stack memory it is given.
             for r in 1..=5 {
@@ -561,6 +681,7 @@ impl Walker<'_> {
                 regs,
                 stack: f.stack,
                 frames: st.frames,
+                chosen: st.chosen,
             },
         ));
     }
@@ -618,7 +739,12 @@ fn decide(op: u8, a: Val, b: Val, narrow: bool) -> Option<bool> {
     let nonzero = |v: Val| {
         matches!(
             v,
-            Val::NonZero | Val::Ctx(_) | Val::Fp { .. } | Val::Konst(_)
+            Val::NonZero
+                | Val::Ctx(_)
+                | Val::Fp { .. }
+                | Val::Konst(_)
+                | Val::Rodata
+                | Val::RoPtr { .. }
         )
     };
     match (a, b) {
@@ -677,6 +803,7 @@ mod tests {
                 funcs,
                 relocs: Default::default(),
             }],
+            rodata: Default::default(),
         }
     }
 
@@ -824,6 +951,7 @@ mod tests {
             value: 0,
             weak: true,
             func: false,
+            rodata: false,
         };
         code.sections[0].relocs.insert(0, rel("bpf_task_acquire"));
         code.sections[0]
@@ -840,6 +968,58 @@ mod tests {
         assert!(!old.reachable.contains(&at(3)) && !old.reachable.contains(&at(8)));
         let new = walk(&code, at(0), &env(true, 0x60100));
         assert!(new.reachable.contains(&at(3)) && new.reachable.contains(&at(8)));
+    }
+
+    #[test]
+    fn const_volatile_values_as_compiled_and_as_a_loader_may_set_them() {
+        // 0: r1 = flag ll (.rodata, 1 as compiled)  2: r1 = *(u8 *)(r1 + 0)
+        // 3: if r1 == 0 goto +1  4: r0 = *(u64 *)(r6 + 0) (read A)  5: exit
+        let mut code = one(
+            [
+                ins(0x18, 1, 0, 0, 0),
+                ins(0, 0, 0, 0, 0),
+                ins(0x71, 1, 1, 0, 0),
+                ins(0x15, 1, 0, 1, 0),
+                ins(0x79, 0, 6, 0, 0),
+                ins(0x95, 0, 0, 0, 0),
+            ]
+            .concat(),
+            vec![f("p", 0, 6, true)],
+        );
+        code.sections[0].relocs.insert(
+            0,
+            Reloc {
+                symbol: "flag".into(),
+                section: Some(7),
+                value: 0,
+                weak: false,
+                func: false,
+                rodata: true,
+            },
+        );
+        code.rodata.insert(7, vec![1]);
+        let compiled = walk(
+            &code,
+            at(0),
+            &Env {
+                rodata_as_compiled: true,
+                ..Env::default()
+            },
+        );
+        assert!(compiled.reachable.contains(&at(4)) && compiled.chosen.is_empty());
+        code.rodata.insert(7, vec![0]);
+        let zero = walk(
+            &code,
+            at(0),
+            &Env {
+                rodata_as_compiled: true,
+                ..Env::default()
+            },
+        );
+        assert!(!zero.reachable.contains(&at(4)));
+        // Any value: both ways, and what only one way reaches is the loader's choice.
+        let any = walk(&code, at(0), &Env::default());
+        assert!(any.chosen.contains(&at(4)));
     }
 
     #[test]

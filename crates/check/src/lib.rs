@@ -383,10 +383,11 @@ pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectChec
 
     // cells[image][program][dep]
     let mut program_cells: Vec<Vec<Vec<Option<Cell>>>> = Vec::new();
-    let mut walks: HashMap<(usize, String), Flow> = HashMap::new();
+    let mut walks: HashMap<(usize, String), (Flow, Flow)> = HashMap::new();
     for (ii, id) in images.iter().enumerate() {
         let base = &bases[ii];
         let env = env(ds, obj, id, &deps, base)?;
+        let failing = failing_relocations(ds, obj, id, live)?;
         let key = fingerprint(&env);
         let word = word_of(ds, id);
         let helpers = Helpers {
@@ -399,10 +400,22 @@ pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectChec
                 per_prog.push(vec![None; deps.len()]);
                 continue;
             }
-            let flow = walks
-                .entry((pi, key.clone()))
-                .or_insert_with(|| flow::walk(&obj.code, p.entry, &env));
-            let reads = reads::reads(p, flow);
+            // As compiled (`const volatile` values of the object), and with any values a
+            // loader may set: what only the second reaches is a note, not a verdict.
+            let (flow, other) = &*walks.entry((pi, key.clone())).or_insert_with(|| {
+                let compiled = flow::walk(&obj.code, p.entry, &env);
+                let any = flow::walk(
+                    &obj.code,
+                    p.entry,
+                    &Env {
+                        rodata_as_compiled: false,
+                        ..env.clone()
+                    },
+                );
+                (compiled, other_values(&any))
+            });
+            let reads = reads::reads(p, flow, false);
+            let chosen_reads = reads::reads(p, other, false);
             let mut cells = Vec::with_capacity(deps.len());
             for (di, d) in deps.iter().enumerate() {
                 let cell = match &users[di] {
@@ -416,7 +429,10 @@ pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectChec
                             p,
                             closure: &closures[pi],
                             flow,
+                            other,
                             reads: &reads,
+                            chosen_reads: &chosen_reads,
+                            failing: &failing,
                             helpers,
                             word,
                             id,
@@ -653,15 +669,20 @@ fn object_cell(
 ) -> Cell {
     let weak_extern = matches!(d.target, Target::Kfunc { .. } | Target::Ksym { .. }) && d.guard;
     if weak_extern && base.status == Status::GuardFalse {
-        let reached = uses(obj, d).iter().any(|(at, _)| {
-            depsurf_bpf::Code::in_closure(closure, *at) && flow.reachable.contains(at)
-        });
+        // libbpf sets a missing weak extern's address to 0 (what `bpf_ksym_exists()` tests)
+        // and poisons the calls of a missing weak kfunc: a call the verifier reaches fails.
+        let reached = matches!(d.target, Target::Kfunc { .. })
+            && uses(obj, d).iter().any(|(at, _)| {
+                depsurf_bpf::Code::in_closure(closure, *at)
+                    && flow.reachable.contains(at)
+                    && obj.code.insn(*at).is_some_and(|i| i.is_call())
+            });
         if reached {
             return Cell::bad(
                 Status::Absent,
                 Consequence::Error,
                 format!(
-                    "{}; the program reaches a use of it here (libbpf poisons it)",
+                    "{}; the program reaches a call of it here (libbpf poisons it)",
                     base.detail
                 ),
             );
@@ -702,7 +723,14 @@ struct ProgramCtx<'a> {
     p: &'a Program,
     closure: &'a [(Loc, usize)],
     flow: &'a Flow,
+    /// What the program reaches and reads only with other values of its `const volatile`
+    /// globals than those compiled in (a loader may set them).
+    other: &'a Flow,
     reads: &'a Reads,
+    /// What it reads only with such values.
+    chosen_reads: &'a Reads,
+    /// The instructions of CO-RE relocations that fail on this image (libbpf poisons them).
+    failing: &'a HashSet<Loc>,
     helpers: Helpers<'a>,
     word: Word,
     id: &'a str,
@@ -723,14 +751,42 @@ fn program_cell(
         .into_iter()
         .filter(|(at, _)| depsurf_bpf::Code::in_closure(c.closure, *at))
         .collect();
+    // Reached on a path free of the loader's run-time choices, or only on chosen ones.
     let reached = |reading_only: bool| {
-        mine.iter()
-            .any(|(at, reads)| (*reads || !reading_only) && c.flow.reachable.contains(at))
+        mine.iter().any(|(at, reads)| {
+            (*reads || !reading_only)
+                && c.flow.reachable.contains(at)
+                && !c.flow.chosen.contains(at)
+        })
+    };
+    let reached_chosen = |reading_only: bool| {
+        mine.iter().any(|(at, reads)| {
+            (*reads || !reading_only)
+                && (c.flow.chosen.contains(at) || c.other.reachable.contains(at))
+        })
     };
     Ok(match &d.target {
         Target::Field { .. } | Target::Type { .. } | Target::EnumValue { .. } => {
+            // What fails is a relocation's instruction (of any hop of a chained access).
+            let poisoned = |at: &Loc| c.failing.contains(at);
+            let failing_reached = mine.iter().any(|(at, reads)| {
+                *reads
+                    && poisoned(at)
+                    && c.flow.reachable.contains(at)
+                    && !c.flow.chosen.contains(at)
+            });
+            let failing_chosen = mine.iter().any(|(at, reads)| {
+                *reads
+                    && poisoned(at)
+                    && (c.flow.chosen.contains(at) || c.other.reachable.contains(at))
+            });
             match base.consequence {
-                Some(Consequence::Error) if !reached(true) => {
+                Some(Consequence::Error) if failing_reached => base.clone(),
+                Some(Consequence::Error) if failing_chosen => loader_chooses(base),
+                Some(Consequence::Error) if !reached(true) && reached_chosen(true) => {
+                    loader_chooses(base)
+                }
+                Some(Consequence::Error) => {
                     base.guarded("only in code that this kernel's answers rule out")
                 }
                 Some(Consequence::StrayRead) if !reached(true) => Cell::ok_with(format!(
@@ -741,6 +797,9 @@ fn program_cell(
             }
         }
         Target::Helper { id: helper } => {
+            if !reached(false) && reached_chosen(false) && base.consequence.is_some() {
+                return Ok(loader_chooses(base));
+            }
             if !reached(false) {
                 if base.consequence.is_some() {
                     return Ok(base.guarded("only in code this kernel's answers rule out"));
@@ -798,6 +857,29 @@ fn program_cell(
     })
 }
 
+/// A failure the program meets only with other values of its `const volatile` globals than
+/// those compiled in: a loader that sets them so for this kernel meets it; as compiled, the
+/// verifier never walks there. A note, not a verdict.
+fn loader_chooses(base: &Cell) -> Cell {
+    Cell::ok_with(format!(
+        "as compiled, fine; with other values the loader may set at run time: {}",
+        base.detail
+    ))
+}
+
+/// What a walk with any values of `const volatile` globals adds to one with the compiled
+/// values: the places and context reads only such values reach (paths that went one way
+/// of a branch on such a value).
+fn other_values(any: &Flow) -> Flow {
+    Flow {
+        reachable: any.chosen.clone(),
+        ctx_reads: any.chosen_ctx_reads.clone(),
+        chosen: Default::default(),
+        chosen_ctx_reads: Default::default(),
+        exact: any.exact,
+    }
+}
+
 /// An attach point's cell, with what the program reads of it judged against the reference
 /// definition.
 #[allow(clippy::too_many_arguments)]
@@ -827,7 +909,12 @@ fn attach_reads(
         return Ok(base.clone());
     };
     let from = ref_id.clone();
-    let judged = reads::judge(c.p, c.reads, &rs, word_of(ds, &ref_id), &is, c.word, &from);
+    let wr = word_of(ds, &ref_id);
+    let judged = reads::judge(c.p, c.reads, &rs, wr, &is, c.word, &from).or_else(|| {
+        reads::judge(c.p, c.chosen_reads, &rs, wr, &is, c.word, &from)
+            .filter(|j| j.consequence.is_some())
+            .map(|j| loader_chooses(&j))
+    });
     Ok(match judged {
         None => base.clone(),
         Some(j) => {
@@ -987,6 +1074,35 @@ fn object_verdict(
     }
 }
 
+/// The instructions of the object's CO-RE relocations (other than existence checks) that
+/// fail on one image, each judged alone as libbpf does.
+fn failing_relocations(
+    ds: &Dataset,
+    obj: &BpfObject,
+    id: &str,
+    live: Option<&Live>,
+) -> Result<HashSet<Loc>, StoreError> {
+    let mut out = HashSet::new();
+    for r in obj.core_relos.iter().filter(|r| !r.guard) {
+        let Some(sec) = obj.code.section(&r.section) else {
+            continue;
+        };
+        let dep = Dependency {
+            target: r.target.clone(),
+            guard: false,
+            relos: vec![r.kind.to_string()],
+            origins: Vec::new(),
+        };
+        if facts::resolve(ds, &dep, id, live)?.consequence == Some(Consequence::Error) {
+            out.insert(Loc {
+                sec,
+                insn: r.insn as usize,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// What each extern and existence check is worth on one image, for the walk.
 fn env(
     ds: &Dataset,
@@ -997,6 +1113,7 @@ fn env(
 ) -> Result<Env, StoreError> {
     let mut env = Env {
         lazy_globals: version_of(ds, id).is_some_and(|v| v >= (6, 8)),
+        rodata_as_compiled: true,
         ..Env::default()
     };
     for r in &obj.core_relos {

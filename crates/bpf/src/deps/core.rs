@@ -134,9 +134,8 @@ pub(super) fn core_relos(
         for &c in &chain {
             used[c] = true;
         }
-        let first = &relos[i];
         let target = if chain.len() == 1 {
-            first.target.clone()
+            relos[i].target.clone()
         } else {
             let mut hops = Vec::new();
             for &c in &chain {
@@ -146,16 +145,21 @@ pub(super) fn core_relos(
             }
             Target::Field { hops }
         };
-        deps.add_relo(
-            target,
-            first.kind,
-            Origin {
-                section: first.section.clone(),
-                program: program_at(first.sec_index, u64::from(first.insn)),
-                insn: Some(first.insn),
-                relo: Some(first.kind.as_str()),
-            },
-        );
+        // Every relocation of the chain is a use: libbpf poisons exactly the instruction of
+        // a relocation that fails, which may be any hop's.
+        for &c in &chain {
+            let r = &relos[c];
+            deps.add_relo(
+                target.clone(),
+                r.kind,
+                Origin {
+                    section: r.section.clone(),
+                    program: program_at(r.sec_index, u64::from(r.insn)),
+                    insn: Some(r.insn),
+                    relo: Some(r.kind.as_str()),
+                },
+            );
+        }
     }
     Ok(relos
         .into_iter()
