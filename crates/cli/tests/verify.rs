@@ -15,7 +15,7 @@ use common::*;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -124,21 +124,27 @@ fn packages_cached(ids: &[&str]) -> Option<String> {
     }
 }
 
-fn build_objects() -> Option<(tempfile::TempDir, PathBuf)> {
+/// The test programs of tests/bpf, built once for all the tests here (into cargo's
+/// temporary directory for integration tests).
+fn build_objects() -> Option<PathBuf> {
     for t in ["clang", "bpftool", "xz"] {
         if !can_run((!have(t)).then(|| format!("{t} is not installed"))) {
             return None;
         }
     }
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("obj");
-    let o = Command::new("bash")
-        .arg(fixture("../bpf/make.sh"))
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "tests/bpf/make.sh: {}", stderr(&o));
-    Some((dir, out))
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let out = BUILT.get_or_init(|| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("verify-bpf-objects");
+        let _ = std::fs::remove_dir_all(&out);
+        let o = Command::new("bash")
+            .arg(fixture("../bpf/make.sh"))
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "tests/bpf/make.sh: {}", stderr(&o));
+        out
+    });
+    Some(out.clone())
 }
 
 fn objects_in(dir: &Path) -> Vec<PathBuf> {
@@ -239,7 +245,7 @@ fn every_prediction_of_check_holds_on_the_booted_kernels() {
     if !can_run(boot_prerequisites()) || !can_run(packages_cached(&IMAGES)) {
         return;
     }
-    let Some((_dir, out)) = build_objects() else {
+    let Some(out) = build_objects() else {
         return;
     };
     let objects = objects_in(&out);
@@ -327,9 +333,10 @@ fn a_missing_package_and_a_crashing_loader_are_reported_and_the_rest_goes_on() {
     if !can_run(boot_prerequisites()) || !can_run(packages_cached(&["6.1.0-47-amd64"])) {
         return;
     }
-    let Some((dir, out)) = build_objects() else {
+    let Some(out) = build_objects() else {
         return;
     };
+    let dir = tempfile::tempdir().unwrap();
     // 5.10.0-46-amd64's kernel package at a version no archive has.
     let ds = dataset_copy(dir.path(), |t| {
         t.replace(
@@ -401,7 +408,7 @@ fn a_kernel_that_panics_and_a_boot_that_hangs_are_reported() {
     if !can_run(boot_prerequisites()) || !can_run(packages_cached(&["6.1.0-47-amd64"])) {
         return;
     }
-    let Some((_dir, out)) = build_objects() else {
+    let Some(out) = build_objects() else {
         return;
     };
     let objects = [out.join("core_fields.bpf.o")];
@@ -558,7 +565,7 @@ fn usage_and_input_errors_exit_2() {
 
 #[test]
 fn images_this_machine_cannot_boot_are_skipped_with_the_reason() {
-    let Some((_dir, out)) = build_objects() else {
+    let Some(out) = build_objects() else {
         return;
     };
     let obj = out.join("core_fields.bpf.o");
