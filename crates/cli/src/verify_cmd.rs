@@ -90,7 +90,8 @@ pub struct Report {
     pub images: Vec<ImageRun>,
     pub objects: Vec<ObjectReport>,
     pub summary: Counts,
-    /// Every prediction compared held and every bootable image was verified.
+    /// Every prediction compared held and every bootable image was verified (and, with
+    /// --record-helpers, its helper table recorded).
     pub held: bool,
 }
 
@@ -590,13 +591,15 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> Result<ExitCode> {
         record_helpers(args, &ds, &mut runs, &verifications, quiet)?;
     }
 
-    let report = compare(
+    let mut report = compare(
         &ds,
         &runs,
         &checks,
         &verifications,
         !args.programs.is_empty(),
     );
+    // A table that could not be recorded fails the run too.
+    report.held &= runs.iter().all(|r| r.helpers_recorded != Some(false));
     let text = match args.format {
         VerifyFormat::Json => {
             let mut s = serde_json::to_string_pretty(&report)?;
@@ -833,7 +836,10 @@ fn record_helpers(
         }
     }
     if tables.is_empty() {
-        bail!("no helper table could be probed; nothing was recorded");
+        if !quiet {
+            eprintln!("depsurf: no helper table could be probed; nothing was recorded");
+        }
+        return Ok(());
     }
     depsurf_surface::dataset::set_helper_tables(dir, &tables).map_err(|e| anyhow!("{e}"))?;
     if !quiet {
