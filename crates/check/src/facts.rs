@@ -373,13 +373,13 @@ fn attach_func(
             Consequence::Error,
             if s.clones.is_empty() {
                 format!(
-                    "{func} is in the kernel's BTF but has no symbol (Full Inline): the kernel \
-                     finds no address to attach fentry/fexit (ENOENT)"
+                    "{func} has no symbol (Full Inline): fentry/fexit cannot attach (libbpf \
+                     finds no BTF id for it, or the kernel no address)"
                 )
             } else {
                 format!(
-                    "{func} is in the kernel's BTF but only its clones {} are symbols: the \
-                     kernel finds no address to attach fentry/fexit (ENOENT)",
+                    "only the clones {} of {func} are symbols: fentry/fexit cannot attach \
+                     (libbpf finds no BTF id for it, or the kernel no address)",
                     s.clones.join(", ")
                 )
             },

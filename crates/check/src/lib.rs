@@ -817,13 +817,15 @@ fn program_cell(
                     Status::Issue,
                     Consequence::Error,
                     format!(
-                        "not allowed for BPF_PROG_TYPE_{t} programs on this kernel (probed on                          the booted kernel): the verifier rejects the call"
+                        "not allowed for BPF_PROG_TYPE_{t} programs on this kernel (probed on the \
+                         booted kernel): the verifier rejects the call"
                     ),
                 ),
-                Some(_) => base.clone(),
+                Some(true) => base.clone(),
                 None => Cell {
                     detail: format!(
-                        "{}whether BPF_PROG_TYPE_{t} programs may call it is unknown (this                          image's helpers were not probed)",
+                        "{}whether BPF_PROG_TYPE_{t} programs may call it is unknown (this \
+                         image's helpers were not probed)",
                         if base.detail.is_empty() {
                             String::new()
                         } else {
@@ -1216,6 +1218,30 @@ fn libbpf_value(ds: &Dataset, id: &str, name: &str) -> Option<i64> {
         "LINUX_KERNEL_VERSION" => (major << 16) | (minor << 8) | patch.min(255),
         // bpf_get_attach_cookie() arrived in 5.15.
         "LINUX_HAS_BPF_COOKIE" => i64::from((major, minor) >= (5, 15)),
+        // libbpf looks for the architecture's wrapper of a syscall (`__x64_sys_bpf`).
+        "LINUX_HAS_SYSCALL_WRAPPER" => {
+            if !ds.has_kind(id, Kind::Func) {
+                return None;
+            }
+            let slot = ds.slot(id)?;
+            let wrapped = [
+                "__x64_sys_bpf",
+                "__ia32_sys_bpf",
+                "__arm64_sys_bpf",
+                "__s390x_sys_bpf",
+                "__riscv_sys_bpf",
+                "__powerpc_sys_bpf",
+            ]
+            .iter()
+            .any(|n| {
+                ds.store()
+                    .def_id(slot, Kind::Func, n)
+                    .ok()
+                    .flatten()
+                    .is_some()
+            });
+            i64::from(wrapped)
+        }
         _ => return None,
     })
 }

@@ -75,16 +75,21 @@ pub(crate) fn shape(p: &Program) -> Option<Shape> {
 const X86_ARGS: [(i64, usize); 6] = [(112, 0), (104, 1), (96, 2), (88, 3), (72, 4), (64, 5)];
 const X86_RET: i64 = 80;
 
-/// What `p` reads, from its walk.
-pub(crate) fn reads(p: &Program, flow: &Flow) -> Reads {
+/// What `p` reads, from its walk: on every path (`chosen` false), or only on paths that
+/// depend on values the loader sets (`chosen` true).
+pub(crate) fn reads(p: &Program, flow: &Flow, chosen: bool) -> Reads {
     if !flow.exact {
         return Reads::Unknown;
     }
+    let ctx_reads = if chosen {
+        &flow.chosen_ctx_reads
+    } else {
+        &flow.ctx_reads
+    };
     match shape(p) {
-        Some(Shape::Record) => Reads::Record(flow.ctx_reads.clone()),
+        Some(Shape::Record) => Reads::Record(ctx_reads.clone()),
         Some(Shape::Slots { .. } | Shape::TracepointArgs { .. }) => Reads::Args {
-            slots: flow
-                .ctx_reads
+            slots: ctx_reads
                 .iter()
                 .filter(|(o, _)| *o >= 0)
                 .map(|(o, _)| (*o / 8) as usize)
@@ -95,7 +100,7 @@ pub(crate) fn reads(p: &Program, flow: &Flow) -> Reads {
             let regs = p.ctx.as_ref().filter(|(n, _)| n == "pt_regs");
             let mut slots = BTreeSet::new();
             let mut ret = false;
-            for (o, _) in &flow.ctx_reads {
+            for (o, _) in ctx_reads {
                 match regs.map(|(_, c)| register(c, *o)) {
                     Some(Some(Reg::Arg(i))) => {
                         slots.insert(i);
