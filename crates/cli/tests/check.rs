@@ -152,7 +152,11 @@ fn test_programs_have_the_verdicts_the_booted_kernels_gave() {
     let expected: toml::Value =
         toml::from_str(&std::fs::read_to_string(fixture("../bpf/expected.toml")).unwrap()).unwrap();
     let programs = expected["program"].as_array().unwrap();
-    assert!(programs.len() >= 30, "{} program expectations", programs.len());
+    assert!(
+        programs.len() >= 30,
+        "{} program expectations",
+        programs.len()
+    );
     let mut results: std::collections::HashMap<String, Value> = Default::default();
     let mut wrong = Vec::new();
     let mut checked = 0;
@@ -181,7 +185,11 @@ fn test_programs_have_the_verdicts_the_booted_kernels_gave() {
                 if (verdict["verdict"] == "fails") != fails {
                     wrong.push(format!(
                         "{object}/{program} on {img}: the kernel {}, depsurf says {} ({})",
-                        if fails { "refused it" } else { "loaded and attached it" },
+                        if fails {
+                            "refused it"
+                        } else {
+                            "loaded and attached it"
+                        },
                         verdict["verdict"],
                         verdict["because"]
                     ));
@@ -189,7 +197,12 @@ fn test_programs_have_the_verdicts_the_booted_kernels_gave() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{} of {checked} disagree:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} of {checked} disagree:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
     assert!(checked > 200, "{checked} verdicts checked");
 }
 
