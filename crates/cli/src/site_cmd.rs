@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use clap::Args;
 
 use crate::dataset_cmd::DatasetArg;
@@ -27,6 +27,10 @@ pub struct SiteArgs {
     /// dataset, each with a report page. Repeatable.
     #[arg(long = "check", value_name = "FILE")]
     pub check: Vec<PathBuf>,
+    /// Reports of `depsurf verify --format json` for those programs: their check pages then
+    /// mark each verdict the booted kernels confirmed (✓) or contradicted (✗). Repeatable.
+    #[arg(long = "verified", value_name = "REPORT.json", requires = "check")]
+    pub verified: Vec<PathBuf>,
 }
 
 pub fn run(args: &SiteArgs, quiet: bool) -> Result<ExitCode> {
@@ -41,12 +45,31 @@ pub fn run(args: &SiteArgs, quiet: bool) -> Result<ExitCode> {
             depsurf_report::summary::funcs_svg(&s).map_err(|e| anyhow!("drawing the plot: {e}"))?;
         (Some(html), Some(svg))
     };
+    let mut booted = std::collections::BTreeMap::new();
+    for f in &args.verified {
+        booted.append(&mut crate::verify_cmd::read_booted(f, &ds)?);
+    }
     let mut checks = Vec::new();
     for f in &args.check {
         for o in crate::check_cmd::objects(f)? {
-            checks
-                .push(depsurf_check::check(&ds, &o, &Default::default()).map_err(|e| anyhow!(e))?);
+            let check =
+                depsurf_check::check(&ds, &o, &Default::default()).map_err(|e| anyhow!(e))?;
+            let booted = booted.get(&check.object).cloned().unwrap_or_default();
+            checks.push(depsurf_site::CheckedObject { check, booted });
         }
+    }
+    // A report may cover more objects than the site shows; one that covers none of them
+    // was meant for other objects (or names them differently).
+    if !args.verified.is_empty() && checks.iter().all(|c| c.booted.0.is_empty()) {
+        let verified: Vec<_> = booted.keys().cloned().collect();
+        bail!(
+            "no --check object is in the --verified reports, which verified {}",
+            if verified.is_empty() {
+                "no object".to_string()
+            } else {
+                verified.join(", ")
+            }
+        );
     }
     // A new site is written into a temporary directory beside `--out` and renamed into
     // place when complete, so a failure leaves nothing half-written; an existing site is

@@ -18,7 +18,7 @@ use depsurf_verify::protocol::{self as proto, Attach, Load, ProgramRecord, Reaso
 use depsurf_verify::{
     CachePolicy, Config, ObjectInput, Options, Outcome as BootOutcome, Verification, Verifier,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dataset_cmd::DatasetArg;
 use crate::inspect::emit;
@@ -163,7 +163,7 @@ impl ImageStatus {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ObjectReport {
     pub object: String,
     pub programs: Vec<ProgramReport>,
@@ -172,7 +172,7 @@ pub struct ObjectReport {
     pub verdicts: Vec<ObjectCell>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ProgramReport {
     pub name: String,
     pub section: String,
@@ -183,14 +183,14 @@ pub struct ProgramReport {
 }
 
 /// One program on one image: what `check` predicted and what the kernel did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ProgramCell {
     pub image: String,
     /// `check`'s verdict: `loads`, `loads with stray reads`, `loads, misses calls`, `loads
     /// with stray reads and missed calls`, `fails`.
     pub prediction: String,
     /// `check`'s reasons for it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub predicted_because: Vec<String>,
     pub outcome: Outcome,
     /// The load step: `ok`, `error`, `died`, `not loaded: ...`.
@@ -203,33 +203,33 @@ pub struct ProgramCell {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<u64>,
     /// What fails the object as a whole under a normal libbpf load on this kernel.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub object_wide: Vec<String>,
     pub agreement: Agreement,
     /// What the loader said: the libbpf or verifier line that matters first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
 }
 
 /// The object on one image.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ObjectCell {
     pub image: String,
     /// `check`'s object verdict (also `loads with alternatives`).
     pub prediction: String,
     /// For `loads with alternatives`: the programs `check` says to turn off.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub turn_off: Vec<String>,
     /// `loads`, `loads with alternatives`, `fails`, `no result`.
     pub outcome: String,
     /// The programs that failed, and what fails the whole object.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<String>,
     pub agreement: Agreement,
 }
 
 /// What happened to a program.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
     /// Loaded and attached, or loaded and not attached by design (it needs a target the
     /// tool chooses, or runs on demand).
@@ -247,7 +247,7 @@ pub enum Outcome {
     NoResult,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Agreement {
     #[serde(rename = "agrees")]
     Agrees,
@@ -257,6 +257,17 @@ pub enum Agreement {
     NotApplicable,
     #[serde(rename = "no result")]
     NoResult,
+}
+
+impl Agreement {
+    /// Whether the prediction held: `None` when there was nothing to compare.
+    fn held(self) -> Option<bool> {
+        match self {
+            Agreement::Agrees => Some(true),
+            Agreement::Disagrees => Some(false),
+            Agreement::NotApplicable | Agreement::NoResult => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -1332,17 +1343,113 @@ fn compare(
     Report {
         schema: SCHEMA,
         tool: format!("depsurf {}", env!("CARGO_PKG_VERSION")),
-        dataset: if ds.manifest.name.is_empty() {
-            ds.dir
-                .as_ref()
-                .map_or_else(|| "bundled".into(), |d| d.display().to_string())
-        } else {
-            ds.manifest.name.clone()
-        },
+        dataset: dataset_name(ds),
         images: runs.to_vec(),
         objects,
         summary: counts,
         held,
+    }
+}
+
+/// The objects of a report `--format json` wrote, as `depsurf site --verified` reads them
+/// back.
+#[derive(Deserialize)]
+struct SavedReport {
+    schema: u32,
+    dataset: String,
+    objects: Vec<ObjectReport>,
+}
+
+/// Reads a report `depsurf verify --format json` wrote, and turns each object's results
+/// into the marks of its check page, by object name. `dataset` is the dataset the site
+/// shows, named as reports name it: a report of another dataset is refused.
+pub fn read_booted(
+    path: &Path,
+    dataset: &Dataset,
+) -> Result<BTreeMap<String, depsurf_site::Booted>> {
+    let bytes = std::fs::read(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let r: SavedReport = serde_json::from_slice(&bytes).map_err(|e| {
+        anyhow!(
+            "{}: not a report of depsurf verify --format json: {e}",
+            path.display()
+        )
+    })?;
+    if r.schema != SCHEMA {
+        bail!(
+            "{}: a depsurf verify report of schema {}, this depsurf reads schema {SCHEMA}",
+            path.display(),
+            r.schema
+        );
+    }
+    if r.dataset != dataset_name(dataset) {
+        bail!(
+            "{}: verified against dataset {:?}, not {:?}",
+            path.display(),
+            r.dataset,
+            dataset_name(dataset)
+        );
+    }
+    let mut out = BTreeMap::new();
+    for o in r.objects {
+        let mut b = depsurf_site::Booted::default();
+        for p in &o.programs {
+            for c in &p.images {
+                let cell = depsurf_site::BootedCell {
+                    outcome: serde_json::to_value(c.outcome)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    agrees: c.agreement.held(),
+                    detail: program_detail(c),
+                };
+                b.0.insert((p.name.clone(), c.image.clone()), cell);
+            }
+        }
+        for c in &o.verdicts {
+            let mut detail = c.outcome.clone();
+            if !c.failed.is_empty() {
+                detail.push_str(&format!(" ({} failed)", c.failed.join(", ")));
+            }
+            let cell = depsurf_site::BootedCell {
+                outcome: c.outcome.clone(),
+                agrees: c.agreement.held(),
+                detail,
+            };
+            b.0.insert(("object".into(), c.image.clone()), cell);
+        }
+        out.insert(o.object, b);
+    }
+    Ok(out)
+}
+
+/// What the kernel did with one program, in words.
+fn program_detail(c: &ProgramCell) -> String {
+    // Steps read `ok`, `error`, `died` or already say it (`not attached: ...`).
+    let step = |name: &str, s: &str| {
+        if s.starts_with("not ") {
+            s.to_string()
+        } else {
+            format!("{name} {s}")
+        }
+    };
+    let mut parts = vec![step("load", &c.load), step("attach", &c.attach)];
+    if let Some(e) = c.events {
+        parts.push(format!("ran {e} times in the workload"));
+    }
+    parts.extend(c.object_wide.iter().cloned());
+    parts.extend(c.reasons.iter().take(1).cloned());
+    parts.retain(|p| !p.ends_with(' '));
+    parts.join("; ")
+}
+
+/// The dataset's name in reports: its manifest's name, else its directory.
+fn dataset_name(ds: &Dataset) -> String {
+    if ds.manifest.name.is_empty() {
+        ds.dir
+            .as_ref()
+            .map_or_else(|| "bundled".into(), |d| d.display().to_string())
+    } else {
+        ds.manifest.name.clone()
     }
 }
 

@@ -151,3 +151,53 @@ fn a_failed_site_leaves_nothing_half_written() {
         .collect();
     assert_eq!(left, ["existing"]);
 }
+
+#[test]
+fn verified_reports_that_do_not_fit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = |report: &std::path::Path| {
+        let mut c = depsurf();
+        c.env_remove("DEPSURF_DATASET")
+            .args(["site", "--no-summary", "--kind", "enum", "--check"])
+            .arg(dir.path().join("tool.bpf.o"))
+            .arg("--verified")
+            .arg(report)
+            .arg("--out")
+            .arg(dir.path().join("site"));
+        run_with_timeout(c, 120)
+    };
+    let cases = [
+        (
+            "garbage.json",
+            "{\"schema\": ",
+            "not a report of depsurf verify",
+        ),
+        (
+            "newer.json",
+            r#"{"schema": 99, "dataset": "bundled", "objects": []}"#,
+            "of schema 99",
+        ),
+        (
+            "other.json",
+            r#"{"schema": 1, "dataset": "debian-full", "objects": []}"#,
+            "verified against dataset \"debian-full\"",
+        ),
+    ];
+    for (name, text, says) in cases {
+        let report = dir.path().join(name);
+        std::fs::write(&report, text).unwrap();
+        let o = site(&report);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&report.display().to_string()) && err.contains(says),
+            "{name}: {err}"
+        );
+        assert!(!dir.path().join("site").exists(), "{name}");
+    }
+    // --verified without --check is a usage error.
+    let mut c = depsurf();
+    c.args(["site", "--verified", "r.json", "--out"])
+        .arg(dir.path().join("site"));
+    assert_eq!(run_with_timeout(c, 60).status.code(), Some(2));
+}

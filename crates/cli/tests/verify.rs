@@ -308,6 +308,30 @@ fn every_prediction_of_check_holds_on_the_booted_kernels() {
         s["objects_disagree"],
         dis.join("\n")
     );
+
+    // The website's check page of one of these objects, with the report: its verdict
+    // rows carry what the booted kernels did.
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("verified.json");
+    std::fs::write(&report, v.to_string()).unwrap();
+    let site = dir.path().join("site");
+    let mut c = depsurf();
+    c.env_remove("DEPSURF_DATASET")
+        .args(["site", "--no-summary", "--kind", "enum", "--check"])
+        .arg(out.join("core_missing_field.bpf.o"))
+        .arg("--verified")
+        .arg(&report)
+        .arg("--out")
+        .arg(&site);
+    let o = run_with_timeout(c, 300);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let page = std::fs::read_to_string(site.join("checks/1.html")).unwrap();
+    assert!(
+        page.contains("<code>5.10.0-46-amd64</code>: <b>fails</b> — booted: <b>fails</b> ✓")
+            && page.contains("booted: load error")
+            && page.contains("✗ it did not"),
+        "{page}"
+    );
 }
 
 /// A copy of the bundled dataset in `dir`, with `edit` applied to its manifest's text.

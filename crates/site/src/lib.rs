@@ -38,6 +38,39 @@ fn has_pages(k: Kind) -> bool {
 /// Rows per index page: the function index would otherwise be one page of many megabytes.
 const ROWS_PER_PAGE: usize = 2000;
 
+/// What booting the kernels showed for one object, from `depsurf verify`: per row (a
+/// program's name, or `object` for the object as its loader loads it) and image id.
+#[derive(Clone, Debug, Default)]
+pub struct Booted(pub std::collections::HashMap<(String, String), BootedCell>);
+
+/// One program (or the object) on one booted kernel.
+#[derive(Clone, Debug)]
+pub struct BootedCell {
+    /// `loads`, `fails`, `loads with alternatives`, `n/a`, `no result`.
+    pub outcome: String,
+    /// Whether `check`'s prediction held; `None` when there was nothing to compare.
+    pub agrees: Option<bool>,
+    /// What the kernel did, in words (load, attach, events, the loader's line).
+    pub detail: String,
+}
+
+impl BootedCell {
+    /// The mark a verified cell carries after its verdict symbol.
+    fn mark(&self) -> &'static str {
+        match self.agrees {
+            Some(true) => "✓",
+            Some(false) => "✗",
+            None => "",
+        }
+    }
+}
+
+/// An object's check with, when it was verified, what the kernels did.
+pub struct CheckedObject {
+    pub check: depsurf_check::ObjectCheck,
+    pub booted: Booted,
+}
+
 /// What was written.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Written {
@@ -403,8 +436,16 @@ impl<'d> Site<'d> {
 
     /// The report of a program check: verdicts with their reasons, then per group the
     /// matrix of dependencies and images.
-    pub fn check_page(&self, chk: &depsurf_check::ObjectCheck) -> Result<String, SiteError> {
+    /// Where a kernel was booted (`booted`, from `depsurf verify`), the verdict rows' cells
+    /// carry ✓ (the kernel did as predicted) or ✗ (it did not) and what it did.
+    pub fn check_page(
+        &self,
+        chk: &depsurf_check::ObjectCheck,
+        booted: &Booted,
+    ) -> Result<String, SiteError> {
         use depsurf_check::render;
+        let booted_at =
+            |row: &str, image: &str| booted.0.get(&(row.to_string(), image.to_string()));
         let verdicts: Vec<minijinja::Value> = chk
             .verdicts
             .iter()
@@ -421,7 +462,13 @@ impl<'d> Site<'d> {
                         })
                     })
                     .collect();
-                context! { image => v.image, verdict => v.verdict, problems => problems }
+                let b = booted_at("object", &v.image);
+                context! {
+                    image => v.image, verdict => v.verdict, problems => problems,
+                    booted => b.map(|b| context! {
+                        outcome => b.outcome, mark => b.mark(), detail => b.detail,
+                    }),
+                }
             })
             .collect();
         let groups: Vec<minijinja::Value> = render::pages(self.ds, chk)
@@ -450,9 +497,14 @@ impl<'d> Site<'d> {
                         .iter()
                         .map(|(id, _)| {
                             let v = vs.iter().find(|v| &v.image == id);
-                            context! {
-                                symbol => v.map(render::verdict_symbol).unwrap_or(""),
-                                detail => v.map(|v| v.verdict.clone()).unwrap_or_default(),
+                            let symbol = v.map(render::verdict_symbol).unwrap_or("");
+                            let detail = v.map(|v| v.verdict.clone()).unwrap_or_default();
+                            match booted_at(&name, id) {
+                                Some(b) => context! {
+                                    symbol => format!("{symbol}{}", b.mark()),
+                                    detail => format!("{detail}; booted: {}", b.detail),
+                                },
+                                None => context! { symbol => symbol, detail => detail },
                             }
                         })
                         .collect();
@@ -474,7 +526,8 @@ impl<'d> Site<'d> {
             .collect();
         Ok(self.env.get_template("check.html")?.render(context! {
             object => chk.object, programs => programs, verdicts => verdicts,
-            groups => groups, legend => render::LEGEND, ..self.common("../")
+            groups => groups, legend => render::LEGEND, verified => !booted.0.is_empty(),
+            ..self.common("../")
         })?)
     }
 
@@ -578,14 +631,14 @@ impl<'d> Site<'d> {
         out: &Path,
         summary_html: Option<&str>,
         summary_svg: Option<&str>,
-        checks: &[depsurf_check::ObjectCheck],
+        checks: &[CheckedObject],
     ) -> Result<Written, SiteError> {
         let mut w = Written::default();
         let mut programs = Vec::new();
-        for (i, chk) in checks.iter().enumerate() {
+        for (i, c) in checks.iter().enumerate() {
             let file = format!("checks/{}.html", i + 1);
-            write(out, &file, &self.check_page(chk)?, &mut w)?;
-            programs.push((file, chk.object.clone()));
+            write(out, &file, &self.check_page(&c.check, &c.booted)?, &mut w)?;
+            programs.push((file, c.check.object.clone()));
         }
         for (k, names) in &self.names {
             if !has_pages(*k) {
@@ -645,7 +698,7 @@ pub fn build(
     kinds: &[Kind],
     summary_html: Option<&str>,
     summary_svg: Option<&str>,
-    checks: &[depsurf_check::ObjectCheck],
+    checks: &[CheckedObject],
 ) -> Result<Written, SiteError> {
     Site::new(ds, kinds)?.write(out, summary_html, summary_svg, checks)
 }
