@@ -708,11 +708,44 @@ struct Helpers<'a> {
     recorded: Option<&'a depsurf_surface::helpers::HelperTable>,
 }
 
+/// What an image's helper table says of one helper for one program type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HelperAnswer {
+    /// The type was probed and allows it.
+    Allowed,
+    /// The type was not probed, but raw tracepoints allow it: tracing (fentry, fexit,
+    /// iterators, tp_btf) and LSM programs allow whatever raw tracepoints do (the kernel's
+    /// proto functions for them fall back to the raw tracepoint one, from 5.5 on).
+    AllowedAsRawTracepoint,
+    /// The type was probed and does not allow it.
+    Refused,
+    /// The image has a table, but not of this program type.
+    TypeNotProbed,
+    /// The image's helpers were not probed.
+    NoTable,
+}
+
 impl Helpers<'_> {
     fn allows(&self, prog_type: &str, helper: u32) -> Option<bool> {
         match self.given {
             Some(g) => g.allowed.get(prog_type).map(|s| s.contains(&helper)),
             None => self.recorded?.allows(prog_type, helper),
+        }
+    }
+
+    fn answer(&self, prog_type: &str, helper: u32) -> HelperAnswer {
+        if self.given.is_none() && self.recorded.is_none() {
+            return HelperAnswer::NoTable;
+        }
+        match self.allows(prog_type, helper) {
+            Some(true) => HelperAnswer::Allowed,
+            Some(false) => HelperAnswer::Refused,
+            None if matches!(prog_type, "TRACING" | "LSM")
+                && self.allows("RAW_TRACEPOINT", helper) == Some(true) =>
+            {
+                HelperAnswer::AllowedAsRawTracepoint
+            }
+            None => HelperAnswer::TypeNotProbed,
         }
     }
 }
@@ -812,8 +845,18 @@ fn program_cell(
             let Some(t) = c.p.prog_type else {
                 return Ok(base.clone());
             };
-            match c.helpers.allows(t, *helper) {
-                Some(false) => Cell::bad(
+            let unknown = |why: &str| {
+                Cell::unknown(format!(
+                    "{}whether BPF_PROG_TYPE_{t} programs may call it is unknown ({why})",
+                    if base.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{}; ", base.detail)
+                    }
+                ))
+            };
+            match c.helpers.answer(t, *helper) {
+                HelperAnswer::Refused => Cell::bad(
                     Status::Issue,
                     Consequence::Error,
                     format!(
@@ -821,19 +864,11 @@ fn program_cell(
                          booted kernel): the verifier rejects the call"
                     ),
                 ),
-                Some(true) => base.clone(),
-                None => Cell {
-                    detail: format!(
-                        "{}whether BPF_PROG_TYPE_{t} programs may call it is unknown (this \
-                         image's helpers were not probed)",
-                        if base.detail.is_empty() {
-                            String::new()
-                        } else {
-                            format!("{}; ", base.detail)
-                        }
-                    ),
-                    ..base.clone()
-                },
+                HelperAnswer::Allowed | HelperAnswer::AllowedAsRawTracepoint => base.clone(),
+                HelperAnswer::TypeNotProbed => {
+                    unknown("this program type was not probed on this image")
+                }
+                HelperAnswer::NoTable => unknown("this image's helpers were not probed"),
             }
         }
         Target::Kprobe { func } | Target::Trampoline { func } => {
@@ -1421,4 +1456,44 @@ fn shown<'a>(d: &'a Def, record: bool) -> Option<Shown<'a>> {
         }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(types: &[(&str, &[u32])]) -> HelperTable {
+        HelperTable {
+            allowed: types
+                .iter()
+                .map(|(t, ids)| (t.to_string(), ids.iter().copied().collect()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn helper_answers_follow_the_probed_table() {
+        // 14 bpf_get_current_pid_tgid, 46 bpf_get_socket_cookie, 35 bpf_get_current_task.
+        let t = table(&[("KPROBE", &[14, 35]), ("RAW_TRACEPOINT", &[14, 35])]);
+        let h = Helpers {
+            given: Some(&t),
+            recorded: None,
+        };
+        assert_eq!(h.answer("KPROBE", 14), HelperAnswer::Allowed);
+        assert_eq!(h.answer("RAW_TRACEPOINT", 46), HelperAnswer::Refused);
+        // Tracing and LSM programs were not probed: what raw tracepoints allow, they allow;
+        // anything else is unknown, not refused.
+        assert_eq!(
+            h.answer("TRACING", 35),
+            HelperAnswer::AllowedAsRawTracepoint
+        );
+        assert_eq!(h.answer("LSM", 14), HelperAnswer::AllowedAsRawTracepoint);
+        assert_eq!(h.answer("TRACING", 46), HelperAnswer::TypeNotProbed);
+        assert_eq!(h.answer("XDP", 14), HelperAnswer::TypeNotProbed);
+        let none = Helpers {
+            given: None,
+            recorded: None,
+        };
+        assert_eq!(none.answer("KPROBE", 14), HelperAnswer::NoTable);
+    }
 }
