@@ -230,6 +230,16 @@ pub struct HelperTable {
     pub allowed: BTreeMap<String, BTreeSet<u32>>,
 }
 
+/// The values of a kernel enum (`bpf_func_id`, `bpf_prog_type`, ...) in image `id`, as
+/// (name, value); `None` when the image has no such enum.
+pub fn kernel_enum(
+    ds: &Dataset,
+    id: &str,
+    enum_name: &str,
+) -> Result<Option<Vec<(String, i64)>>, StoreError> {
+    facts::enum_values(ds, id, enum_name)
+}
+
 /// Facts read from a running kernel, for `--kernel running`.
 #[derive(Clone, Debug, Default)]
 pub struct Live {

@@ -167,7 +167,7 @@ fn objects_in(name: &str, bytes: &[u8], quiet: bool) -> Result<Vec<(BpfObject, V
 
 /// A dataset of one kernel, extracted now from its inputs; for `running`, with what the
 /// running kernel tells about itself (symbols, what ftrace and kprobes accept, tracepoints).
-fn kernel_dataset(inputs: &[String]) -> Result<(Dataset, Option<Live>)> {
+pub(crate) fn kernel_dataset(inputs: &[String]) -> Result<(Dataset, Option<Live>)> {
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut running = false;
     for i in inputs {
@@ -406,6 +406,48 @@ fn running_facts(id: &str, surface: &depsurf_surface::Surface) -> Result<Live> {
     })
 }
 
+/// Which helpers each program type may call on the running kernel, probed now; when this
+/// process may not load programs, none (helper checks then say unknown), with a note.
+fn running_helpers(ds: &Dataset, id: &str) -> Result<BTreeMap<String, depsurf_check::HelperTable>> {
+    let e = |name: &str| -> Result<Vec<(String, i64)>> {
+        Ok(depsurf_check::kernel_enum(ds, id, name)
+            .map_err(|e| anyhow!(e))?
+            .unwrap_or_default())
+    };
+    let (funcs, types, attach) = (
+        e("bpf_func_id")?,
+        e("bpf_prog_type")?,
+        e("bpf_attach_type")?,
+    );
+    let max = funcs
+        .iter()
+        .find(|(n, _)| n == "__BPF_FUNC_MAX_ID")
+        .map(|(_, v)| *v)
+        .unwrap_or_else(|| funcs.iter().map(|(_, v)| v + 1).max().unwrap_or(0))
+        .clamp(0, 100_000) as u32;
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut out = BTreeMap::new();
+    match crate::helper_probe::probe(&types, &attach, max, release.trim()) {
+        Ok(p) => {
+            eprintln!(
+                "depsurf: --kernel running: helpers probed for {} program types in {} ms{}",
+                p.table.allowed.len(),
+                p.ms,
+                if p.not_loadable.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (not loadable here: {})", p.not_loadable.join(", "))
+                }
+            );
+            out.insert(id.to_string(), p.table);
+        }
+        Err(why) => eprintln!(
+            "depsurf: --kernel running: which helpers each program type may call is unknown: {why}"
+        ),
+    }
+    Ok(out)
+}
+
 pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let (ds, live) = if args.kernel.is_empty() {
         (args.dataset.load()?, None)
@@ -460,12 +502,16 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         }
         images.extend(found);
     }
+    let helpers = match &live {
+        Some(l) => running_helpers(&ds, &l.id)?,
+        None => Default::default(),
+    };
     let opts = Options {
         images,
         map,
         programs: args.programs.clone(),
         live,
-        helpers: Default::default(),
+        helpers,
     };
     let mut objs = Vec::new();
     for f in &args.files {

@@ -7,6 +7,7 @@ mod dataset_cmd;
 mod diff_cmd;
 mod fetch;
 mod funcs_cmd;
+mod helper_probe;
 mod inspect;
 mod output;
 mod progress;
