@@ -9,14 +9,13 @@ fn object(data: &[u8]) {
         return;
     };
     for p in &o.programs {
-        if let Some((_, bytes)) = o.code.iter().find(|(n, _)| *n == p.section) {
-            let code = depsurf_bpf::flow::Code {
-                bytes,
-                big_endian: o.big_endian,
-                start: p.start,
-                end: p.start + p.insns,
+        let _ = o.code.closure(p.entry);
+        for rodata_as_compiled in [true, false] {
+            let env = depsurf_bpf::flow::Env {
+                rodata_as_compiled,
+                ..Default::default()
             };
-            let _ = depsurf_bpf::flow::reachable(&code, &Default::default());
+            let _ = depsurf_bpf::flow::walk(&o.code, p.entry, &env);
         }
     }
 }
