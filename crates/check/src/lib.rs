@@ -923,6 +923,7 @@ fn other_values(any: &Flow) -> Flow {
         ctx_reads: any.chosen_ctx_reads.clone(),
         chosen: Default::default(),
         chosen_ctx_reads: Default::default(),
+        work: any.work,
         exact: any.exact,
     }
 }
