@@ -75,6 +75,10 @@ pub struct VerifyArgs {
     /// An argument for the booted kernel's command line (`lsm=...,bpf`). Repeatable.
     #[arg(long = "kernel-arg", value_name = "ARG")]
     pub kernel_args: Vec<String>,
+    /// A module of each kernel's package to load before the programs (with the modules it
+    /// needs, from the package's modules.dep), by name (`tcp_bbr`). Repeatable.
+    #[arg(long = "module", value_name = "NAME")]
+    pub modules: Vec<String>,
 }
 
 /// The JSON report's version (docs/verify.md).
@@ -128,6 +132,10 @@ pub struct ImageRun {
     /// With --record-helpers: the helper table was recorded (else `detail` says why not).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub helpers_recorded: Option<bool>,
+    /// With --module: each module the guest loaded (`NAME`) or could not (`NAME: why`),
+    /// dependencies included, in load order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -467,6 +475,7 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> Result<ExitCode> {
             from_cache: false,
             console_tail: Vec::new(),
             helpers_recorded: None,
+            modules: Vec::new(),
         };
         match bootable(meta.arch.as_deref()) {
             Ok(()) => to_boot.push(id.clone()),
@@ -573,6 +582,7 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> Result<ExitCode> {
         helper_table: args.record_helpers,
         timeout: args.timeout.map(Duration::from_secs),
         extra_kernel_args: args.kernel_args.clone(),
+        modules: args.modules.clone(),
         cache: if args.no_cache {
             CachePolicy::Refresh
         } else {
@@ -739,6 +749,7 @@ fn boot_one(
         from_cache: false,
         console_tail: Vec::new(),
         helpers_recorded: None,
+        modules: Vec::new(),
     };
     let kernel = match verifier.kernel(pkg) {
         Ok(k) => k,
@@ -763,6 +774,17 @@ fn boot_one(
         }
     };
     run.kernel = v.kernel.as_ref().map(|k| k.release.clone());
+    run.modules = v
+        .modules
+        .iter()
+        .map(|m| {
+            let step = format!("load module {}", m.path);
+            match v.setup_problems.iter().find(|p| p.step == step) {
+                Some(p) => format!("{}: {}", m.name, p.error),
+                None => m.name.clone(),
+            }
+        })
+        .collect();
     run.accel = Some(v.accel.name().to_string());
     run.boot_s = v.timings.boot_ms.map(|ms| ms as f64 / 1000.0);
     run.total_s = Some(v.timings.total_ms as f64 / 1000.0);
@@ -1546,6 +1568,9 @@ pub fn terminal(r: &Report, color: bool) -> String {
             }
             if i.helpers_recorded == Some(true) {
                 line.push_str(", helper table recorded");
+            }
+            if !i.modules.is_empty() {
+                line.push_str(&format!("; modules: {}", i.modules.join(", ")));
             }
         }
         if let Some(d) = &i.detail {

@@ -611,3 +611,94 @@ fn images_this_machine_cannot_boot_are_skipped_with_the_reason() {
         "{err}"
     );
 }
+
+/// A kprobe on a function of a loadable module (tests/bpf/modules): it fails to attach on
+/// the booted 6.1 kernel as `check` predicts, and attaches once `--module tcp_bbr` has the
+/// guest load the module from the kernel's package; a module the package lacks leaves the
+/// image unverified, said in words.
+#[test]
+fn modules_named_with_module_are_loaded_before_the_programs() {
+    if !can_run(boot_prerequisites()) || !can_run(packages_cached(&["6.1.0-47-amd64"])) {
+        return;
+    }
+    let Some(out) = build_objects() else {
+        return;
+    };
+    let obj = out.join("module_kprobe.bpf.o");
+    let o = Command::new("clang")
+        .args([
+            "-g",
+            "-O2",
+            "-Wall",
+            "-target",
+            "bpf",
+            "-D__TARGET_ARCH_x86",
+            "-I",
+        ])
+        .arg(&out)
+        .arg("-c")
+        .arg(fixture("../bpf/modules/module_kprobe.bpf.c"))
+        .arg("-o")
+        .arg(&obj)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "clang: {}", stderr(&o));
+    let objects = [obj];
+    let _one = one_at_a_time();
+    let (code, v, err) = verify(&["--image", "6.1.0-47-amd64"], &objects, 600);
+    assert_eq!(code, Some(0), "{err}");
+    let c = cell(
+        &v,
+        "module_kprobe.bpf.o",
+        "kprobe_bbr_main",
+        "6.1.0-47-amd64",
+    );
+    assert_eq!(
+        (&c["outcome"], &c["errno"]),
+        (&"fails".into(), &2.into()),
+        "{c}"
+    );
+
+    let (code, v, err) = verify(
+        &["--image", "6.1.0-47-amd64", "--module", "tcp_bbr"],
+        &objects,
+        600,
+    );
+    let i = image(&v, "6.1.0-47-amd64");
+    assert_eq!(i["modules"], serde_json::json!(["tcp_bbr"]), "{i}\n{err}");
+    let c = cell(
+        &v,
+        "module_kprobe.bpf.o",
+        "kprobe_bbr_main",
+        "6.1.0-47-amd64",
+    );
+    assert_eq!(
+        (&c["load"], &c["attach"]),
+        (&"ok".into(), &"ok".into()),
+        "{c}"
+    );
+    // check does not know modules yet: its "fails" is now a disagreement.
+    assert_eq!(c["agreement"], "disagrees", "{c}");
+    assert_eq!(code, Some(1), "{err}");
+
+    let (code, v, err) = verify(
+        &[
+            "--image",
+            "6.1.0-47-amd64",
+            "--module",
+            "depsurf_no_such_module",
+        ],
+        &objects,
+        600,
+    );
+    assert_eq!(code, Some(1), "{err}");
+    let i = image(&v, "6.1.0-47-amd64");
+    assert_eq!(i["status"], "failed", "{i}");
+    assert!(
+        i["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no module depsurf_no_such_module"),
+        "{i}"
+    );
+}

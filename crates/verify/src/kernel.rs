@@ -322,3 +322,189 @@ mod tests {
         assert_eq!(k.sha256, sha256_hex(&img));
     }
 }
+
+/// A loadable module of a kernel's package, decompressed, for the guest to load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Module {
+    /// Its name as the kernel knows it (`tcp_bbr`: dashes as underscores).
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// `tcp_bbr` from `kernel/net/ipv4/tcp_bbr.ko.xz` (or a name given as `tcp-bbr`).
+fn module_name(path: &str) -> String {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    let base = [".ko.xz", ".ko.zst", ".ko.gz", ".ko"]
+        .iter()
+        .find_map(|s| base.strip_suffix(s))
+        .unwrap_or(base);
+    base.replace('-', "_")
+}
+
+/// The modules a module needs: the `depends=` entry of its `.modinfo` section (what depmod
+/// reads to write modules.dep, which Debian's packages do not ship: it is made on install).
+fn module_depends(ko: &[u8]) -> std::result::Result<Vec<String>, String> {
+    use object::{Object, ObjectSection};
+    let file = object::File::parse(ko).map_err(|e| format!("not an ELF module: {e}"))?;
+    let Some(section) = file.section_by_name(".modinfo") else {
+        return Ok(Vec::new());
+    };
+    let data = section.data().map_err(|e| format!(".modinfo: {e}"))?;
+    Ok(data
+        .split(|b| *b == 0)
+        .filter_map(|entry| entry.strip_prefix(b"depends="))
+        .flat_map(|list| {
+            String::from_utf8_lossy(list)
+                .split(',')
+                .map(module_name)
+                .collect::<Vec<_>>()
+        })
+        .filter(|n| !n.is_empty())
+        .collect())
+}
+
+/// `names` and what they need, dependencies first, each once; `depends` gives a module's
+/// direct dependencies.
+fn load_order(
+    names: &[String],
+    depends: &std::collections::HashMap<String, Vec<String>>,
+) -> Vec<String> {
+    fn visit(
+        name: &str,
+        depends: &std::collections::HashMap<String, Vec<String>>,
+        seen: &mut std::collections::HashSet<String>,
+        out: &mut Vec<String>,
+    ) {
+        if !seen.insert(name.to_string()) {
+            return;
+        }
+        for d in depends.get(name).into_iter().flatten() {
+            visit(d, depends, seen, out);
+        }
+        out.push(name.to_string());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for n in names {
+        visit(&module_name(n), depends, &mut seen, &mut out);
+    }
+    out
+}
+
+/// Keeps the modules of `lib/modules/<release>/` (or `usr/lib/...`) whose names are in
+/// `wanted`, until all are found.
+struct ModuleMembers<'a> {
+    release: &'a str,
+    wanted: std::collections::HashSet<String>,
+}
+
+impl Selector for ModuleMembers<'_> {
+    fn wants(&mut self, path: &str) -> bool {
+        let rest = path.strip_prefix("usr/").unwrap_or(path);
+        let Some(rel) = rest
+            .strip_prefix("lib/modules/")
+            .and_then(|r| r.strip_prefix(self.release))
+            .and_then(|r| r.strip_prefix('/'))
+        else {
+            return false;
+        };
+        rel.contains(".ko") && self.wanted.contains(&module_name(rel))
+    }
+    fn done(&mut self, kept: &[Member], _next: &str) -> bool {
+        kept.len() >= self.wanted.len()
+    }
+}
+
+/// A module file's bytes, decompressed by its name's suffix.
+fn decompress_module(path: &str, bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    use depsurf_image::decompress::{Compression, Limits, decompress};
+    let format = if path.ends_with(".xz") {
+        Compression::Xz
+    } else if path.ends_with(".zst") {
+        Compression::Zstd
+    } else if path.ends_with(".gz") {
+        Compression::Gzip
+    } else {
+        return Ok(bytes.to_vec());
+    };
+    decompress(bytes, format, Limits::PAYLOAD).map_err(|p| format!("{path}: {p}"))
+}
+
+/// The modules `names` and the modules they need (their `.modinfo` says), decompressed, in
+/// the order they must be loaded, from the kernel image package `package` of `release`.
+/// One pass over the package per level of dependencies.
+pub fn modules(package: &Path, release: &str, names: &[String]) -> Result<Vec<Module>> {
+    let err = |problem: String| Error::Kernel {
+        input: package.display().to_string(),
+        problem,
+    };
+    let mut found: std::collections::HashMap<String, Vec<u8>> = Default::default();
+    let mut depends: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let mut pending: std::collections::HashSet<String> =
+        names.iter().map(|n| module_name(n)).collect();
+    while !pending.is_empty() {
+        let file = std::fs::File::open(package).map_err(|e| err(e.to_string()))?;
+        let len = file.metadata().ok().map(|m| m.len());
+        let scratch = archive::Scratch {
+            dir: Some(std::env::temp_dir()),
+        };
+        let mut sel = ModuleMembers {
+            release,
+            wanted: pending.clone(),
+        };
+        let pkg = archive::read_deb(std::io::BufReader::new(file), len, &mut sel, &scratch)
+            .map_err(|p| err(p.to_string()))?;
+        for m in &pkg.members {
+            let name = module_name(&m.path);
+            let bytes = decompress_module(&m.path, &m.bytes).map_err(&err)?;
+            let deps = module_depends(&bytes).map_err(|e| err(format!("{}: {e}", m.path)))?;
+            pending.remove(&name);
+            depends.insert(name.clone(), deps);
+            found.insert(name, bytes);
+        }
+        if let Some(missing) = pending.iter().next() {
+            return Err(err(format!(
+                "no module {missing} under lib/modules/{release}/ in the package (Debian 14's \
+                 linux-binary-* packages ship their modules apart, in linux-modules-*, which \
+                 verify does not read yet)"
+            )));
+        }
+        pending = depends
+            .values()
+            .flatten()
+            .filter(|d| !found.contains_key(*d))
+            .cloned()
+            .collect();
+    }
+    Ok(load_order(names, &depends)
+        .into_iter()
+        .map(|name| Module {
+            bytes: found.remove(&name).unwrap_or_default(),
+            name,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod module_tests {
+    use super::*;
+
+    #[test]
+    fn modules_load_after_what_they_need() {
+        let depends: std::collections::HashMap<String, Vec<String>> = [
+            ("a", vec!["b", "c_d"]),
+            ("b", vec!["c_d"]),
+            ("c_d", vec![]),
+            ("tcp_bbr", vec![]),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into_iter().map(str::to_string).collect()))
+        .collect();
+        assert_eq!(
+            load_order(&["a".into(), "tcp-bbr".into(), "b".into()], &depends),
+            ["c_d", "b", "a", "tcp_bbr"]
+        );
+        assert_eq!(module_name("kernel/lib/c-d.ko.xz"), "c_d");
+        assert_eq!(module_name("kernel/net/ipv4/tcp_bbr.ko"), "tcp_bbr");
+    }
+}

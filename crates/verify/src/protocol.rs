@@ -58,6 +58,10 @@ pub struct Job {
     /// names).
     #[serde(default)]
     pub filter_functions_list: bool,
+    /// Kernel modules to load before the objects, in this order (paths in the initramfs);
+    /// one that fails to load is a setup problem (`load module NAME`).
+    #[serde(default)]
+    pub modules: Vec<String>,
     /// Deadline for one program (load, attach, workload), in milliseconds.
     pub program_timeout_ms: u64,
     /// Deadline for the helper-table probe, in milliseconds.

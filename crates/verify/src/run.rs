@@ -86,6 +86,9 @@ pub struct Options {
     /// Keep the run directory (initramfs, console log, result port) here instead of a
     /// temporary directory.
     pub keep_dir: Option<PathBuf>,
+    /// Modules of the kernel's package to load before the objects (with those they depend
+    /// on, from the package's modules.dep), by name (`tcp_bbr`).
+    pub modules: Vec<String>,
 }
 
 impl Default for Options {
@@ -106,6 +109,7 @@ impl Default for Options {
             gzip_initramfs: false,
             pvh_boot: true,
             keep_dir: None,
+            modules: Vec::new(),
         }
     }
 }
@@ -190,6 +194,18 @@ pub struct Verification {
     /// True when this result came from the cache (no boot happened).
     #[serde(default)]
     pub from_cache: bool,
+    /// The modules put in the initramfs for the guest to load, in load order; one that
+    /// failed is in `setup_problems` (`load module PATH`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<ModuleLoad>,
+}
+
+/// A module the guest was given.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ModuleLoad {
+    pub name: String,
+    /// Its path in the initramfs, as `load module` problems name it.
+    pub path: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -286,6 +302,7 @@ struct CacheKey<'a> {
     default_ringbuf_bytes: u32,
     cpus: u32,
     pvh_boot: bool,
+    modules: &'a [String],
 }
 
 impl Verifier {
@@ -342,6 +359,7 @@ impl Verifier {
             default_ringbuf_bytes: options.default_ringbuf_bytes,
             cpus: options.cpus,
             pvh_boot: options.pvh_boot && kernel.pvh_elf.is_some(),
+            modules: &options.modules,
         };
         let key = sha256_hex(&serde_json::to_vec(&key).expect("plain data serialises"));
         let cache_file = self
@@ -393,8 +411,25 @@ impl Verifier {
                 tmp.path()
             }
         };
+        let modules = if options.modules.is_empty() {
+            Vec::new()
+        } else {
+            let release = kernel.release.as_deref().ok_or_else(|| Error::Kernel {
+                input: kernel.input.display().to_string(),
+                problem: "modules can be loaded only from a kernel package (its release names \
+                          lib/modules/<release>)"
+                    .into(),
+            })?;
+            crate::kernel::modules(&kernel.input, release, &options.modules)?
+        };
+        let module_paths: Vec<String> = modules
+            .iter()
+            .enumerate()
+            .map(|(i, m)| format!("objects/m{i}-{}.ko", m.name))
+            .collect();
         let job = Job {
             protocol: PROTOCOL_VERSION,
+            modules: module_paths.iter().map(|p| format!("/{p}")).collect(),
             objects: objects
                 .iter()
                 .enumerate()
@@ -423,6 +458,12 @@ impl Verifier {
             .iter()
             .enumerate()
             .map(|(i, o)| (format!("objects/{i}.bpf.o"), o.bytes.as_slice()))
+            .chain(
+                module_paths
+                    .iter()
+                    .zip(&modules)
+                    .map(|(p, m)| (p.clone(), m.bytes.as_slice())),
+            )
             .collect();
         let initrd_bytes = crate::initramfs::build(
             &crate::initramfs::Contents {
@@ -496,6 +537,14 @@ impl Verifier {
         v.pvh_boot = pvh.is_some();
         v.accel_note = accel_note;
         v.kernel_sha256 = kernel.sha256.clone();
+        v.modules = modules
+            .iter()
+            .zip(&module_paths)
+            .map(|(m, p)| ModuleLoad {
+                name: m.name.clone(),
+                path: format!("/{p}"),
+            })
+            .collect();
         v.timings.boot_ms = out.first_record.map(|d| d.as_millis() as u64);
         v.timings.total_ms = out.elapsed.as_millis() as u64;
         let done = v.timings.guest_uptime_at_done_ms.is_some();
@@ -599,6 +648,7 @@ fn collect(records: &[u8], objects: &[ObjectInput]) -> Result<Verification> {
         console_tail: Vec::new(),
         unparsed: Vec::new(),
         from_cache: false,
+        modules: Vec::new(),
     };
     for raw in records.split(|&b| b == b'\n') {
         let line = String::from_utf8_lossy(raw);

@@ -210,6 +210,17 @@ fn run_job(job: &Job, out: &mut Output) {
         );
         return;
     }
+    for m in &job.modules {
+        if let Err(error) = setup::load_module(m) {
+            emit(
+                out,
+                &Record::Setup {
+                    step: format!("load module {m}"),
+                    error,
+                },
+            );
+        }
+    }
     bpf::capture_libbpf_messages();
     let timeout = Duration::from_millis(job.program_timeout_ms.max(1));
     for (index, obj) in job.objects.iter().enumerate() {

@@ -16,6 +16,8 @@ pub struct Job {
     pub functions: Vec<String>,
     #[serde(default)]
     pub filter_functions_list: bool,
+    #[serde(default)]
+    pub modules: Vec<String>,
     pub program_timeout_ms: u64,
     pub helper_table_timeout_ms: u64,
     pub default_max_entries: u32,

@@ -236,3 +236,27 @@ pub fn power_off() -> ! {
     // reboot only returns on failure (not PID 1, or no permission).
     std::process::exit(1)
 }
+
+/// Loads the kernel module at `path` (`finit_module`); one already loaded (built in, or
+/// loaded as another's dependency) is fine.
+pub fn load_module(path: &str) -> Result<(), String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let params = c"";
+    // SAFETY: a file descriptor we own and a NUL-terminated, empty parameter string.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_finit_module,
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            params.as_ptr(),
+            0,
+        )
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EEXIST) {
+        return Ok(());
+    }
+    Err(format!("finit_module: {e}"))
+}
