@@ -4,7 +4,11 @@ use depsurf_btf::{Btf, Endian, Kind, builder::Builder};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let endian = if data.first() == Some(&0xeb) { Endian::Big } else { Endian::Little };
+    let endian = if data.first() == Some(&0xeb) {
+        Endian::Big
+    } else {
+        Endian::Little
+    };
     let mut b = Builder::new(endian);
     let int = b.int("int", 4, 32, 1);
     let p = b.reference(Kind::Ptr, "", int);

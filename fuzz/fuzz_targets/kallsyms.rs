@@ -14,7 +14,13 @@ fuzz_target!(|data: &[u8]| {
         let o = usize::try_from(a).ok()?;
         let b = bytes.get(o..o.checked_add(usize::from(ptr_size))?)?;
         let mut v = 0u64;
-        for &x in if big_endian { b.to_vec() } else { b.iter().rev().copied().collect() }.iter() {
+        for &x in if big_endian {
+            b.to_vec()
+        } else {
+            b.iter().rev().copied().collect()
+        }
+        .iter()
+        {
             v = (v << 8) | u64::from(x);
         }
         Some(v)
