@@ -268,3 +268,25 @@ fn edited_groups_survive_extract() {
     ]);
     assert!(report.contains("Changed between <code>6.1</code> and <code>7.2</code>"));
 }
+
+/// The research pages print a bitfield member like any other (`bool mmapped;`); the width
+/// stays in the JSON (and on the website).
+#[test]
+fn markdown_prints_bitfields_as_the_research_pages_do() {
+    let md = run_ok(&[os("report"), os("struct"), os("kernfs_open_file")]);
+    assert!(md.contains("\n    bool mmapped;\n"), "{md}");
+    assert!(!md.contains("mmapped:1"), "{md}");
+    let md = run_ok(&[os("report"), os("field"), os("kernfs_open_file::mmapped")]);
+    assert!(
+        md.contains("struct kernfs_open_file {\n    bool mmapped;\n};"),
+        "{md}"
+    );
+    let json = run_ok(&[
+        os("report"),
+        os("struct"),
+        os("kernfs_open_file"),
+        os("--format"),
+        os("json"),
+    ]);
+    assert!(json.contains("bool mmapped:1;"), "{json}");
+}

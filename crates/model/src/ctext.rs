@@ -113,10 +113,25 @@ pub fn func_decl(name: &str, p: &Proto) -> String {
 
 /// A struct or union definition, members one per line, four spaces, closed by `};`.
 pub fn composite_def(keyword: &str, name: &str, c: &Composite) -> String {
+    composite_text(keyword, name, c, member_decl)
+}
+
+/// The same as the research pages print it: a bitfield member like any other, without
+/// its width (`bool mmapped;` for `bool mmapped:1;`).
+pub fn composite_def_plain(keyword: &str, name: &str, c: &Composite) -> String {
+    composite_text(keyword, name, c, |m| decl(&m.ty, &m.name))
+}
+
+fn composite_text(
+    keyword: &str,
+    name: &str,
+    c: &Composite,
+    member: fn(&Member) -> String,
+) -> String {
     let mut s = format!("{keyword} {name} {{\n");
     for m in &c.members {
         s.push_str("    ");
-        s.push_str(&member_decl(m));
+        s.push_str(&member(m));
         s.push_str(";\n");
     }
     s.push_str("};");
@@ -229,5 +244,17 @@ mod tests {
             ty: int("unsigned int"),
         };
         assert_eq!(member_decl(&m), "unsigned int flags:3");
+        let c = Composite {
+            size: 4,
+            members: vec![m.clone()],
+        };
+        assert_eq!(
+            composite_def("struct", "s", &c),
+            "struct s {\n    unsigned int flags:3;\n};"
+        );
+        assert_eq!(
+            composite_def_plain("struct", "s", &c),
+            "struct s {\n    unsigned int flags;\n};"
+        );
     }
 }

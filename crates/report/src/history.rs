@@ -60,7 +60,34 @@ impl Def {
         }
     }
 
-    /// The definition as C text (the body of a report's code block).
+    /// The definition as the research pages print it (the body of a Markdown report's code
+    /// block): as [`Def::text`], but bitfield members without their widths.
+    pub fn research_text(&self, kind: Kind, name: &str) -> String {
+        match self {
+            Def::Composite(c) => ctext::composite_def_plain(
+                if kind == Kind::Union {
+                    "union"
+                } else {
+                    "struct"
+                },
+                name,
+                c,
+            ),
+            Def::Field {
+                owner_is_union,
+                owner,
+                member,
+                ..
+            } => format!(
+                "{} {owner} {{\n    {};\n}};",
+                if *owner_is_union { "union" } else { "struct" },
+                ctext::decl(&member.ty, &member.name)
+            ),
+            _ => self.text(kind, name),
+        }
+    }
+
+    /// The definition as C text, bitfield widths included (JSON, the website).
     pub fn text(&self, kind: Kind, name: &str) -> String {
         match self {
             Def::Composite(c) => ctext::composite_def(

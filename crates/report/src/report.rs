@@ -54,6 +54,10 @@ pub struct Status {
     pub issues: Vec<String>,
     /// The definition as C text, when present.
     pub definition: Option<String>,
+    /// The same as the research pages print it (the Markdown report): bitfield members
+    /// without their widths.
+    #[serde(skip)]
+    pub research_definition: Option<String>,
     /// Function status (functions of images with DWARF): collision, inlining, instances,
     /// symbols.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -159,7 +163,8 @@ pub fn build(ds: &Dataset, kind: Kind, name: &str) -> Result<Report, ReportError
                     .as_ref()
                     .map(|f| f.issues().into_iter().map(str::to_string).collect())
                     .unwrap_or_default(),
-                definition: def.map(|d| d.text(kind, look.name())),
+                definition: def.as_ref().map(|d| d.text(kind, look.name())),
+                research_definition: def.as_ref().map(|d| d.research_text(kind, look.name())),
                 function,
                 traceability,
             });
@@ -327,7 +332,7 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(o, "<b>{}</b>\n<ul>", g.name);
         for s in &g.status {
             o.push_str("<li>\n");
-            match (&s.presence, &s.definition) {
+            match (&s.presence, &s.research_definition) {
                 (Presence::Present, def) if def.is_some() || s.function.is_some() => {
                     let verdict = if s.issues.is_empty() {
                         "✅".to_string()
