@@ -183,6 +183,17 @@ fn export_and_import_round_trip() {
         list_head,
         r#"{"kind":"STRUCT","name":"list_head","size":16,"members":[{"name":"next","bits_offset":0,"type":{"kind":"PTR","type":{"kind":"STRUCT","name":"list_head"}}},{"name":"prev","bits_offset":64,"type":{"kind":"PTR","type":{"kind":"STRUCT","name":"list_head"}}}]}"#
     );
+    // Unnamed parameters of function pointers are named as the research system names them.
+    let fops = line
+        .lines()
+        .find(|l| l.starts_with(r#"{"kind":"STRUCT","name":"file_operations","#))
+        .unwrap();
+    assert!(
+        fops.contains(r#""params":[{"name":"(anon)","type""#)
+            && fops.contains(r#"{"name":"(anon-1)","type""#)
+            && !fops.contains(r#""name":"","#),
+        "{fops}"
+    );
     let back = dir.path().join("back");
     run_ok(&[
         os("import"),

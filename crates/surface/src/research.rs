@@ -90,12 +90,37 @@ pub fn type_json(t: &TypeRef) -> Value {
     }
 }
 
+/// A function type. Unnamed parameters (those of function pointers, as BTF has them) are
+/// named as the research system names them: `(anon)`, `(anon-1)`, `(anon-2)`, ... in each
+/// parameter list; import turns these names back into none.
 fn proto_json(p: &Proto) -> Value {
+    let mut unnamed = 0;
+    let params: Vec<Value> = p
+        .params
+        .iter()
+        .map(|q| {
+            let name = if q.name.is_empty() {
+                unnamed += 1;
+                anon_name(unnamed - 1)
+            } else {
+                q.name.clone()
+            };
+            json!({"name": name, "type": type_json(&q.ty)})
+        })
+        .collect();
     json!({
         "kind": "FUNC_PROTO",
-        "params": p.params.iter().map(|q| json!({"name": q.name, "type": type_json(&q.ty)})).collect::<Vec<_>>(),
+        "params": params,
         "ret_type": type_json(&p.ret),
     })
+}
+
+/// The research system's name of the `k`-th unnamed thing of a list: `(anon)`, `(anon-1)`...
+fn anon_name(k: usize) -> String {
+    match k {
+        0 => "(anon)".to_string(),
+        k => format!("(anon-{k})"),
+    }
 }
 
 pub fn composite_json(kind: &str, name: &str, c: &Composite) -> Value {
@@ -130,7 +155,7 @@ pub fn func_json(name: &str, p: &Proto) -> Value {
 /// A tracepoint with its struct and function (`null` where the image lacks them).
 pub fn tracepoint_json(event: &str, tp: &Tracepoint, s: &Surface) -> Value {
     let (sn, fname) = (tp.struct_name(), tp.func_name());
-    json!({
+    let mut v = json!({
         "class_name": tp.class,
         "event_name": event,
         "func_name": fname,
@@ -139,7 +164,15 @@ pub fn tracepoint_json(event: &str, tp: &Tracepoint, s: &Surface) -> Value {
         "system": tp.system,
         "func": s.funcs.get(&fname).map(|p| func_json(&fname, p)),
         "struct": s.structs.get(&sn).map(|c| composite_json("STRUCT", &sn, c)),
-    })
+    });
+    // The research system's records have no system; one imported from them has none to
+    // give back.
+    if tp.system.is_empty()
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("system");
+    }
+    v
 }
 
 /// A system call table: `{"0": "read", ...}`.
@@ -284,12 +317,14 @@ impl Reader<'_> {
             .ok_or_else(|| self.bad("missing \"params\""))?
             .iter()
             .map(|p| {
+                let name = p.get("name").and_then(Value::as_str).unwrap_or("");
                 Ok(Param {
-                    name: p
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
+                    // `(anon)`, `(anon-1)`: the research system's names for none.
+                    name: if name.starts_with("(anon") {
+                        String::new()
+                    } else {
+                        name.to_string()
+                    },
                     ty: self.ty(
                         p.get("type")
                             .ok_or_else(|| self.bad("parameter without type"))?,
@@ -335,10 +370,7 @@ impl Reader<'_> {
                 continue;
             }
             let name = if name.is_empty() || name.starts_with("(anon") {
-                let n = match *anon {
-                    0 => "(anon)".to_string(),
-                    k => format!("(anon-{k})"),
-                };
+                let n = anon_name(*anon);
                 *anon += 1;
                 n
             } else {
