@@ -111,18 +111,19 @@ pub fn func_decl(name: &str, p: &Proto) -> String {
     format!("{ret}{sep}{name}({})", params_text(p))
 }
 
+/// A member as the research pages print it: a bitfield like any other, without its width
+/// (`bool mmapped` for `bool mmapped:1`).
+pub fn member_decl_plain(m: &Member) -> String {
+    decl(&m.ty, &m.name)
+}
+
 /// A struct or union definition, members one per line, four spaces, closed by `};`.
 pub fn composite_def(keyword: &str, name: &str, c: &Composite) -> String {
-    composite_text(keyword, name, c, member_decl)
+    composite_def_with(keyword, name, c, member_decl)
 }
 
-/// The same as the research pages print it: a bitfield member like any other, without
-/// its width (`bool mmapped;` for `bool mmapped:1;`).
-pub fn composite_def_plain(keyword: &str, name: &str, c: &Composite) -> String {
-    composite_text(keyword, name, c, |m| decl(&m.ty, &m.name))
-}
-
-fn composite_text(
+/// The same with each member printed by `member` ([`member_decl`], [`member_decl_plain`]).
+pub fn composite_def_with(
     keyword: &str,
     name: &str,
     c: &Composite,
@@ -253,7 +254,7 @@ mod tests {
             "struct s {\n    unsigned int flags:3;\n};"
         );
         assert_eq!(
-            composite_def_plain("struct", "s", &c),
+            composite_def_with("struct", "s", &c, member_decl_plain),
             "struct s {\n    unsigned int flags;\n};"
         );
     }

@@ -61,36 +61,21 @@ impl Def {
     }
 
     /// The definition as the research pages print it (the body of a Markdown report's code
-    /// block): as [`Def::text`], but bitfield members without their widths.
+    /// block): as [`Def::text`], but bitfield members of structs, unions and fields without
+    /// their widths.
     pub fn research_text(&self, kind: Kind, name: &str) -> String {
-        match self {
-            Def::Composite(c) => ctext::composite_def_plain(
-                if kind == Kind::Union {
-                    "union"
-                } else {
-                    "struct"
-                },
-                name,
-                c,
-            ),
-            Def::Field {
-                owner_is_union,
-                owner,
-                member,
-                ..
-            } => format!(
-                "{} {owner} {{\n    {};\n}};",
-                if *owner_is_union { "union" } else { "struct" },
-                ctext::decl(&member.ty, &member.name)
-            ),
-            _ => self.text(kind, name),
-        }
+        self.c_text(kind, name, ctext::member_decl_plain)
     }
 
     /// The definition as C text, bitfield widths included (JSON, the website).
     pub fn text(&self, kind: Kind, name: &str) -> String {
+        self.c_text(kind, name, ctext::member_decl)
+    }
+
+    /// The definition as C text, the members of a struct, union or field printed by `member`.
+    fn c_text(&self, kind: Kind, name: &str, member: fn(&Member) -> String) -> String {
         match self {
-            Def::Composite(c) => ctext::composite_def(
+            Def::Composite(c) => ctext::composite_def_with(
                 if kind == Kind::Union {
                     "union"
                 } else {
@@ -98,16 +83,17 @@ impl Def {
                 },
                 name,
                 c,
+                member,
             ),
             Def::Field {
                 owner_is_union,
                 owner,
-                member,
+                member: m,
                 ..
             } => format!(
                 "{} {owner} {{\n    {};\n}};",
                 if *owner_is_union { "union" } else { "struct" },
-                ctext::member_decl(member)
+                member(m)
             ),
             Def::Enum(e) => ctext::enum_def(name, e),
             Def::Func(p) => ctext::func_decl(name, p),
