@@ -409,25 +409,10 @@ fn running_facts(id: &str, surface: &depsurf_surface::Surface) -> Result<Live> {
 /// Which helpers each program type may call on the running kernel, probed now; when this
 /// process may not load programs, none (helper checks then say unknown), with a note.
 fn running_helpers(ds: &Dataset, id: &str) -> Result<BTreeMap<String, depsurf_check::HelperTable>> {
-    let e = |name: &str| -> Result<Vec<(String, i64)>> {
-        Ok(depsurf_check::kernel_enum(ds, id, name)
-            .map_err(|e| anyhow!(e))?
-            .unwrap_or_default())
-    };
-    let (funcs, types, attach) = (
-        e("bpf_func_id")?,
-        e("bpf_prog_type")?,
-        e("bpf_attach_type")?,
-    );
-    let max = funcs
-        .iter()
-        .find(|(n, _)| n == "__BPF_FUNC_MAX_ID")
-        .map(|(_, v)| *v)
-        .unwrap_or_else(|| funcs.iter().map(|(_, v)| v + 1).max().unwrap_or(0))
-        .clamp(0, 100_000) as u32;
+    let enums = crate::helper_probe::KernelEnums::of(ds, id)?;
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let mut out = BTreeMap::new();
-    match crate::helper_probe::probe(&types, &attach, max, release.trim()) {
+    match crate::helper_probe::probe(&enums, release.trim()) {
         Ok(p) => {
             eprintln!(
                 "depsurf: --kernel running: helpers probed for {} program types in {} ms{}",

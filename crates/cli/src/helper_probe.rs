@@ -50,6 +50,58 @@ fn attach_type_for(prog_type: &str) -> Option<&'static str> {
     })
 }
 
+/// The kernel's own enums the probe needs, as (name, value), from its BTF.
+pub struct KernelEnums {
+    pub funcs: Vec<(String, i64)>,
+    pub prog_types: Vec<(String, i64)>,
+    pub attach_types: Vec<(String, i64)>,
+}
+
+impl KernelEnums {
+    /// Those of image `id` of `ds` (empty where the image lacks one).
+    pub fn of(ds: &depsurf_surface::Dataset, id: &str) -> anyhow::Result<KernelEnums> {
+        let e = |name: &str| -> anyhow::Result<Vec<(String, i64)>> {
+            Ok(depsurf_check::kernel_enum(ds, id, name)
+                .map_err(|e| anyhow::anyhow!(e))?
+                .unwrap_or_default())
+        };
+        Ok(KernelEnums {
+            funcs: e("bpf_func_id")?,
+            prog_types: e("bpf_prog_type")?,
+            attach_types: e("bpf_attach_type")?,
+        })
+    }
+
+    /// `__BPF_FUNC_MAX_ID`: helper ids below it exist (else one past the highest).
+    fn max_helper(&self) -> u32 {
+        self.funcs
+            .iter()
+            .find(|(n, _)| n == "__BPF_FUNC_MAX_ID")
+            .map(|(_, v)| *v)
+            .unwrap_or_else(|| self.funcs.iter().map(|(_, v)| v + 1).max().unwrap_or(0))
+            .clamp(0, 100_000) as u32
+    }
+
+    /// How a program of type `short` (`KPROBE`) is loaded: its attach type and flags;
+    /// `None` when it needs an attach type this kernel does not have.
+    fn load_params(&self, short: &str) -> Option<(u32, u32)> {
+        let attach = match attach_type_for(short) {
+            Some(a) => self
+                .attach_types
+                .iter()
+                .find(|(n, _)| n == a)
+                .map(|(_, v)| *v as u32)?,
+            None => 0,
+        };
+        let flags = if short == "SYSCALL" {
+            BPF_F_SLEEPABLE
+        } else {
+            0
+        };
+        Some((attach, flags))
+    }
+}
+
 /// What the probe found: the table, the types it could not load at all, and how long.
 pub struct Probed {
     pub table: HelperTable,
@@ -72,9 +124,27 @@ struct Loader {
 }
 
 impl Loader {
+    fn new(release: &str) -> Loader {
+        Loader {
+            log: vec![0; 64 * 1024],
+            kern_version: version_code(release),
+        }
+    }
+
+    /// The verifier's log of the last load, up to its terminating NUL.
+    fn last_log(&self) -> String {
+        let end = self
+            .log
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(self.log.len());
+        String::from_utf8_lossy(&self.log[..end]).into_owned()
+    }
+
     fn load(&mut self, prog_type: u32, attach: u32, flags: u32, insns: &[u64]) -> Load {
         const LICENSE: &[u8] = b"GPL\0";
-        self.log.iter_mut().for_each(|b| *b = 0);
+        // The kernel writes its log NUL-terminated: clearing the first byte empties it.
+        self.log[0] = 0;
         let attr = ProgLoad {
             prog_type,
             insn_cnt: insns.len() as u32,
@@ -104,12 +174,7 @@ impl Loader {
             return Load::Ok;
         }
         let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-        let end = self
-            .log
-            .iter()
-            .position(|b| *b == 0)
-            .unwrap_or(self.log.len());
-        let log = String::from_utf8_lossy(&self.log[..end]).into_owned();
+        let log = self.last_log();
         if log.contains("unknown func ")
             || log.contains("invalid func ")
             || log.contains("cannot use helper ")
@@ -144,21 +209,13 @@ fn version_code(release: &str) -> u32 {
     (a << 16) | (b.min(255) << 8) | c.min(255)
 }
 
-/// Probes the running kernel. `prog_types` and `attach_types` are the kernel's own enums
-/// (`bpf_prog_type`, `bpf_attach_type`: name, value), `max_helper` its `__BPF_FUNC_MAX_ID`.
-/// An error when this process may not load programs at all (not root, no CAP_BPF, or
-/// unprivileged BPF restricted).
-pub fn probe(
-    prog_types: &[(String, i64)],
-    attach_types: &[(String, i64)],
-    max_helper: u32,
-    release: &str,
-) -> Result<Probed, String> {
+/// Probes the running kernel, whose enums are `k` and release `release`. An error when this
+/// process may not load programs at all (not root, no CAP_BPF, or unprivileged BPF
+/// restricted).
+pub fn probe(k: &KernelEnums, release: &str) -> Result<Probed, String> {
     let start = Instant::now();
-    let mut loader = Loader {
-        log: vec![0; 64 * 1024],
-        kern_version: version_code(release),
-    };
+    let mut loader = Loader::new(release);
+    let max_helper = k.max_helper();
     // A socket filter loads on every kernel with BPF: if it does not, nothing will.
     if let Load::Other(errno, log) = loader.load(1, 0, 0, &RETURN_0) {
         return Err(format!(
@@ -171,35 +228,18 @@ pub fn probe(
             }
         ));
     }
-    let attach_value = |name: &str| {
-        attach_types
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| *v as u32)
-    };
     let mut allowed = BTreeMap::new();
     let mut not_loadable = Vec::new();
-    for (name, value) in prog_types {
+    for (name, value) in &k.prog_types {
         let Some(short) = name.strip_prefix("BPF_PROG_TYPE_") else {
             continue;
         };
         if *value <= 0 || name.starts_with("__") || NEEDS_TARGET.contains(&short) {
             continue;
         }
-        let attach = match attach_type_for(short) {
-            Some(a) => match attach_value(a) {
-                Some(v) => v,
-                None => {
-                    not_loadable.push(short.to_string());
-                    continue;
-                }
-            },
-            None => 0,
-        };
-        let flags = if short == "SYSCALL" {
-            BPF_F_SLEEPABLE
-        } else {
-            0
+        let Some((attach, flags)) = k.load_params(short) else {
+            not_loadable.push(short.to_string());
+            continue;
         };
         let ty = *value as u32;
         if !matches!(loader.load(ty, attach, flags, &RETURN_0), Load::Ok) {
@@ -256,21 +296,9 @@ mod tests {
             return;
         }
         let (ds, live) = crate::check_cmd::kernel_dataset(&["running".to_string()]).unwrap();
-        let id = live.unwrap().id;
-        let e = |n: &str| depsurf_check::kernel_enum(&ds, &id, n).unwrap().unwrap();
-        let funcs = e("bpf_func_id");
-        let max = funcs
-            .iter()
-            .find(|(n, _)| n == "__BPF_FUNC_MAX_ID")
-            .unwrap()
-            .1 as u32;
+        let k = KernelEnums::of(&ds, &live.unwrap().id).unwrap();
         let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
-        let probed = match probe(
-            &e("bpf_prog_type"),
-            &e("bpf_attach_type"),
-            max,
-            release.trim(),
-        ) {
+        let probed = match probe(&k, release.trim()) {
             Ok(p) => p,
             Err(why) => {
                 eprintln!("SKIPPED: this process may not load BPF programs: {why}");
@@ -278,7 +306,8 @@ mod tests {
             }
         };
         let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let by_name: BTreeMap<String, u32> = funcs
+        let by_name: BTreeMap<String, u32> = k
+            .funcs
             .iter()
             .filter_map(|(n, v)| Some((format!("bpf_{}", n.strip_prefix("BPF_FUNC_")?), *v as u32)))
             .collect();
@@ -301,14 +330,12 @@ mod tests {
         .iter()
         .filter_map(|n| by_name.get(*n).copied())
         .collect();
-        let type_ids: BTreeMap<String, u32> = e("bpf_prog_type")
-            .into_iter()
-            .filter_map(|(n, v)| Some((n.strip_prefix("BPF_PROG_TYPE_")?.to_string(), v as u32)))
+        let type_ids: BTreeMap<&str, u32> = k
+            .prog_types
+            .iter()
+            .filter_map(|(n, v)| Some((n.strip_prefix("BPF_PROG_TYPE_")?, *v as u32)))
             .collect();
-        let mut loader = Loader {
-            log: vec![0; 64 * 1024],
-            kern_version: version_code(release.trim()),
-        };
+        let mut loader = Loader::new(release.trim());
         let (mut compared, mut agree, mut newer_message) = (0, 0, 0);
         let mut differ = Vec::new();
         for (ty, ours) in &probed.table.allowed {
@@ -330,12 +357,9 @@ mod tests {
                     // bpftool 7.1's libbpf knows the verifier's older wordings only; newer
                     // kernels say "program of this type cannot use helper": ask again.
                     (false, true) => {
-                        let attach = attach_type_for(ty)
-                            .and_then(|a| e("bpf_attach_type").into_iter().find(|(n, _)| n == a))
-                            .map_or(0, |(_, v)| v as u32);
-                        let flags = if ty == "SYSCALL" { BPF_F_SLEEPABLE } else { 0 };
-                        loader.load(type_ids[ty], attach, flags, &call(h));
-                        let log = String::from_utf8_lossy(&loader.log);
+                        let (attach, flags) = k.load_params(ty).unwrap();
+                        loader.load(type_ids[ty.as_str()], attach, flags, &call(h));
+                        let log = loader.last_log();
                         if log.contains("program of this type cannot use helper") {
                             newer_message += 1;
                         } else {
