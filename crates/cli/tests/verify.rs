@@ -181,6 +181,15 @@ fn image<'a>(v: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no image {id} in {}", v["images"]))
 }
 
+/// Image `id` of report `v` was not verified: its status is `status` and its detail says
+/// `says`.
+fn not_verified<'a>(v: &'a Value, id: &str, status: &str, says: &str) -> &'a Value {
+    let i = image(v, id);
+    assert_eq!(i["status"], status, "{i}");
+    assert!(i["detail"].as_str().unwrap().contains(says), "{i}");
+    i
+}
+
 /// The cell of program `name` (of an object whose name ends with `object`) on `id`.
 fn cell<'a>(v: &'a Value, object: &str, name: &str, id: &str) -> &'a Value {
     let o = v["objects"]
@@ -389,13 +398,15 @@ fn a_missing_package_and_a_crashing_loader_are_reported_and_the_rest_goes_on() {
     );
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(v["held"], false);
-    let i = image(&v, "5.10.0-46-amd64");
-    assert_eq!(i["status"], "no_package", "{i}");
-    let detail = i["detail"].as_str().unwrap();
+    let i = not_verified(
+        &v,
+        "5.10.0-46-amd64",
+        "no_package",
+        "linux-image-5.10.0-46-amd64-unsigned",
+    );
     assert!(
-        detail.contains("linux-image-5.10.0-46-amd64-unsigned")
-            && detail.contains("0.0.1-depsurf-test"),
-        "{detail}"
+        i["detail"].as_str().unwrap().contains("0.0.1-depsurf-test"),
+        "{i}"
     );
     let c = cell(
         &v,
@@ -451,12 +462,7 @@ fn a_kernel_that_panics_and_a_boot_that_hangs_are_reported() {
         400,
     );
     assert_eq!(code, Some(1), "{err}");
-    let i = image(&v, "6.1.0-47-amd64");
-    assert_eq!(i["status"], "kernel_panic", "{i}");
-    assert!(
-        i["detail"].as_str().unwrap().contains("Kernel panic"),
-        "{i}"
-    );
+    not_verified(&v, "6.1.0-47-amd64", "kernel_panic", "Kernel panic");
     let c = cell(
         &v,
         "core_fields.bpf.o",
@@ -472,12 +478,7 @@ fn a_kernel_that_panics_and_a_boot_that_hangs_are_reported() {
         120,
     );
     assert_eq!(code, Some(1), "{err}");
-    let i = image(&v, "6.1.0-47-amd64");
-    assert_eq!(i["status"], "timed_out", "{i}");
-    assert!(
-        i["detail"].as_str().unwrap().contains("did not finish"),
-        "{i}"
-    );
+    not_verified(&v, "6.1.0-47-amd64", "timed_out", "did not finish");
 }
 
 #[test]
@@ -692,13 +693,10 @@ fn modules_named_with_module_are_loaded_before_the_programs() {
         600,
     );
     assert_eq!(code, Some(1), "{err}");
-    let i = image(&v, "6.1.0-47-amd64");
-    assert_eq!(i["status"], "failed", "{i}");
-    assert!(
-        i["detail"]
-            .as_str()
-            .unwrap()
-            .contains("no module depsurf_no_such_module"),
-        "{i}"
+    not_verified(
+        &v,
+        "6.1.0-47-amd64",
+        "failed",
+        "no module depsurf_no_such_module",
     );
 }
