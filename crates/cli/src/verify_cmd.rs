@@ -76,7 +76,7 @@ pub struct VerifyArgs {
     #[arg(long = "kernel-arg", value_name = "ARG")]
     pub kernel_args: Vec<String>,
     /// A module of each kernel's package to load before the programs (with the modules it
-    /// needs, from the package's modules.dep), by name (`tcp_bbr`). Repeatable.
+    /// needs, from each module's .modinfo), by name (`tcp_bbr`). Repeatable.
     #[arg(long = "module", value_name = "NAME")]
     pub modules: Vec<String>,
 }

@@ -87,7 +87,7 @@ pub struct Options {
     /// temporary directory.
     pub keep_dir: Option<PathBuf>,
     /// Modules of the kernel's package to load before the objects (with those they depend
-    /// on, from the package's modules.dep), by name (`tcp_bbr`).
+    /// on, from each module's `.modinfo`), by name (`tcp_bbr`).
     pub modules: Vec<String>,
 }
 
