@@ -534,7 +534,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     };
     let tty = args.format == CheckFormat::Term && std::io::stdout().is_terminal();
     if tty && !args.no_pager {
-        page(&text)?;
+        crate::output::page(&text)?;
     } else {
         emit(text.as_bytes())?;
     }
@@ -559,32 +559,4 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Shows `text` through the user's pager (`$PAGER`, else `less` quitting when it fits and
-/// keeping colours), as git does; straight to the terminal when there is none.
-fn page(text: &str) -> Result<()> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let pager = std::env::var("PAGER").unwrap_or_else(|_| "less".into());
-    if pager.trim().is_empty() || pager == "cat" {
-        return emit(text.as_bytes());
-    }
-    let child = Command::new("sh")
-        .args(["-c", &pager])
-        .env(
-            "LESS",
-            std::env::var("LESS").unwrap_or_else(|_| "FRX".into()),
-        )
-        .stdin(Stdio::piped())
-        .spawn();
-    let Ok(mut child) = child else {
-        return emit(text.as_bytes());
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        // The user may quit the pager before reading everything.
-        let _ = stdin.write_all(text.as_bytes());
-    }
-    let _ = child.wait();
-    Ok(())
 }

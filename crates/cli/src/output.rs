@@ -36,6 +36,43 @@ pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// Shows `text` through the user's pager (`$PAGER`, else `less` quitting when it fits and
+/// keeping colours), as git does; straight to the terminal when there is none.
+pub fn page(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let pager = std::env::var("PAGER").unwrap_or_else(|_| "less".into());
+    if pager.trim().is_empty() || pager == "cat" {
+        return crate::inspect::emit(text.as_bytes());
+    }
+    let child = Command::new("sh")
+        .args(["-c", &pager])
+        .env(
+            "LESS",
+            std::env::var("LESS").unwrap_or_else(|_| "FRX".into()),
+        )
+        .stdin(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        return crate::inspect::emit(text.as_bytes());
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // The user may quit the pager before reading everything.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    let _ = child.wait();
+    Ok(())
+}
+
+/// The width of the terminal for views that fit one: `$COLUMNS` when set, else 100.
+pub fn term_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&w| w >= 40)
+        .unwrap_or(100)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

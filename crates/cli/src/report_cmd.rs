@@ -1,9 +1,11 @@
 //! `depsurf report` and `depsurf list`.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow};
 use clap::{Args, ValueEnum};
+use depsurf_report::term::TermOptions;
 use depsurf_surface::Kind;
 
 use crate::dataset_cmd::DatasetArg;
@@ -36,8 +38,10 @@ pub fn parse_item_kind(s: &str) -> Result<Kind, String> {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
-    /// The seed's Markdown format.
+    /// The research system's page, byte for byte (the default when piped).
     Md,
+    /// A compact, coloured view for a person (the default on a terminal).
+    Term,
     /// JSON (docs/report-schema.md).
     Json,
 }
@@ -51,22 +55,48 @@ pub struct ReportArgs {
     pub name: String,
     #[command(flatten)]
     pub dataset: DatasetArg,
-    #[arg(long, short, value_enum, default_value_t = ReportFormat::Md)]
-    pub format: ReportFormat,
+    /// `term` on a terminal, `md` otherwise.
+    #[arg(long, short, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// The terminal view shows every image's definition, not only the default image's.
+    #[arg(long)]
+    pub full: bool,
+    /// Print the terminal view straight to standard output, without a pager.
+    #[arg(long)]
+    pub no_pager: bool,
 }
 
 pub fn report(args: &ReportArgs) -> Result<ExitCode> {
     let ds = args.dataset.load()?;
     let r = depsurf_report::build(&ds, args.kind, &args.name).map_err(|e| anyhow!(e))?;
-    let text = match args.format {
+    let tty = std::io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if tty {
+        ReportFormat::Term
+    } else {
+        ReportFormat::Md
+    });
+    let text = match format {
         ReportFormat::Md => depsurf_report::markdown(&r),
+        ReportFormat::Term => depsurf_report::term::render(
+            &r,
+            &TermOptions {
+                color: tty && std::env::var_os("NO_COLOR").is_none(),
+                width: crate::output::term_width(),
+                full: args.full,
+                default: ds.manifest.default.clone(),
+            },
+        ),
         ReportFormat::Json => {
             let mut s = serde_json::to_string_pretty(&r)?;
             s.push('\n');
             s
         }
     };
-    emit(text.as_bytes())?;
+    if format == ReportFormat::Term && tty && !args.no_pager {
+        crate::output::page(&text)?;
+    } else {
+        emit(text.as_bytes())?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

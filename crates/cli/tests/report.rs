@@ -289,7 +289,7 @@ fn markdown_prints_bitfields_as_the_research_pages_do() {
     assert!(!md.contains("mmapped:1"), "{md}");
     let md = run_ok(&[os("report"), os("field"), os("kernfs_open_file::mmapped")]);
     assert!(
-        md.contains("struct kernfs_open_file {\n    bool mmapped;\n};"),
+        md.contains("</summary>\n\nbool mmapped\n</details>"),
         "{md}"
     );
     let json = run_ok(&[

@@ -10,6 +10,16 @@ use depsurf_surface::{
     Composite, Dataset, Enum, Item, Kind, Member, Proto, Tracepoint, TypeRef, ctext,
 };
 
+/// A code block of a research page, with the label printed above it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snippet {
+    pub label: Option<&'static str>,
+    /// The code block's language (`c`, or `text` for config options); `None` prints the
+    /// code as a plain line, without a block (a field's member).
+    pub lang: Option<&'static str>,
+    pub code: String,
+}
+
 /// A definition of one item in one image, owned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Def {
@@ -60,11 +70,57 @@ impl Def {
         }
     }
 
-    /// The definition as the research pages print it (the body of a Markdown report's code
-    /// block): as [`Def::text`], but bitfield members of structs, unions and fields without
-    /// their widths.
-    pub fn research_text(&self, kind: Kind, name: &str) -> String {
-        self.c_text(kind, name, ctext::member_decl_plain)
+    /// The definition as the research pages print it: code blocks, each with the label
+    /// printed above it (a tracepoint's `Event:` and `Function:`). Members of structs, unions
+    /// and fields without their bitfield widths; prototypes end with `;`; an LSM hook is the
+    /// prototype of `security_<hook>`; a tracepoint shows no format string.
+    pub fn research_snippets(&self, kind: Kind, name: &str) -> Vec<Snippet> {
+        let code = |code: String| Snippet {
+            label: None,
+            lang: Some("c"),
+            code,
+        };
+        match self {
+            Def::Func(p) => {
+                let shown = match kind {
+                    Kind::Lsm => format!("security_{name}"),
+                    _ => name.to_string(),
+                };
+                vec![code(format!("{};", ctext::func_decl(&shown, p)))]
+            }
+            Def::Tracepoint { tp, event, func } => {
+                let mut v = Vec::new();
+                if let Some(c) = event {
+                    v.push(Snippet {
+                        label: Some("Event:"),
+                        ..code(ctext::composite_def_with(
+                            "struct",
+                            &tp.struct_name(),
+                            c,
+                            ctext::member_decl_plain,
+                        ))
+                    });
+                }
+                if let Some(p) = func {
+                    v.push(Snippet {
+                        label: Some("Function:"),
+                        ..code(format!("{};", ctext::func_decl(&tp.func_name(), p)))
+                    });
+                }
+                v
+            }
+            Def::Syscall { .. } => Vec::new(),
+            Def::Enum(_) => vec![code(format!("enum {name}"))],
+            Def::Field { member, .. } => vec![Snippet {
+                lang: None,
+                ..code(ctext::member_decl_plain(member))
+            }],
+            Def::Config(_) => vec![Snippet {
+                lang: Some("text"),
+                ..code(self.c_text(kind, name, ctext::member_decl_plain))
+            }],
+            _ => vec![code(self.c_text(kind, name, ctext::member_decl_plain))],
+        }
     }
 
     /// The definition as C text, bitfield widths included (JSON, the website).

@@ -4,8 +4,11 @@
 pub mod diff;
 pub mod history;
 pub mod index;
+pub mod markdown;
 pub mod report;
 pub mod suggest;
 pub mod summary;
+pub mod term;
 
-pub use report::{Report, ReportError, build, markdown};
+pub use markdown::markdown;
+pub use report::{Report, ReportError, build};

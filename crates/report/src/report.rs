@@ -1,19 +1,17 @@
 //! The per-dependency report (SPEC §6): status in every image of every group, and the
-//! differences within each group's pairs. [`build`] computes it; [`markdown`] renders the
-//! seed's format byte for byte; the [`Report`] itself serialises to the JSON form
-//! (docs/report-schema.md).
-
-use std::fmt::Write as _;
+//! differences within each group's pairs. [`build`] computes it; `markdown` renders the
+//! research system's page byte for byte, `term` the terminal view; the [`Report`] itself
+//! serialises to the JSON form (docs/report-schema.md).
 
 use depsurf_diff::Change;
 use depsurf_surface::FuncTrace;
 use depsurf_surface::manifest::Labelled;
-use depsurf_surface::model::{Callers, FuncStatus};
+use depsurf_surface::model::FuncStatus;
 use depsurf_surface::store::StoreError;
 use depsurf_surface::{Dataset, Kind};
 use serde::Serialize;
 
-use crate::history::Lookup;
+use crate::history::{Lookup, Snippet};
 
 /// JSON schema version of [`Report`].
 pub const REPORT_SCHEMA: u32 = 1;
@@ -22,7 +20,7 @@ pub const REPORT_SCHEMA: u32 = 1;
 pub struct Report {
     pub schema: u32,
     /// `struct`, `union`, `field`, `enum`, `func`, `lsm`, `kfunc`, `config`.
-    pub kind: &'static str,
+    pub kind: Kind,
     pub name: String,
     pub groups: Vec<GroupReport>,
 }
@@ -36,7 +34,7 @@ pub struct GroupReport {
     pub differences: Option<Vec<PairReport>>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Presence {
     Present,
@@ -54,10 +52,9 @@ pub struct Status {
     pub issues: Vec<String>,
     /// The definition as C text, when present.
     pub definition: Option<String>,
-    /// The same as the research pages print it (the Markdown report): bitfield members
-    /// without their widths.
+    /// The definition as the research pages print it (the Markdown report).
     #[serde(skip)]
-    pub research_definition: Option<String>,
+    pub research: Vec<Snippet>,
     /// Function status (functions of images with DWARF): collision, inlining, instances,
     /// symbols.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -72,9 +69,18 @@ pub struct Status {
 pub struct PairReport {
     pub old: Labelled,
     pub new: Labelled,
-    /// `unchanged`, `changed`, or `absent` (missing on either side: nothing to compare).
-    pub state: &'static str,
+    pub state: PairState,
     pub changes: Vec<ChangeReport>,
+}
+
+/// What a pair of images shows of the item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PairState {
+    Unchanged,
+    Changed,
+    /// Missing on either side: nothing to compare.
+    Absent,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -164,7 +170,10 @@ pub fn build(ds: &Dataset, kind: Kind, name: &str) -> Result<Report, ReportError
                     .map(|f| f.issues().into_iter().map(str::to_string).collect())
                     .unwrap_or_default(),
                 definition: def.as_ref().map(|d| d.text(kind, look.name())),
-                research_definition: def.as_ref().map(|d| d.research_text(kind, look.name())),
+                research: def
+                    .as_ref()
+                    .map(|d| d.research_snippets(kind, look.name()))
+                    .unwrap_or_default(),
                 function,
                 traceability,
             });
@@ -176,9 +185,12 @@ pub fn build(ds: &Dataset, kind: Kind, name: &str) -> Result<Report, ReportError
             any |= ha || hb;
             found |= ha || hb;
             let (state, changes) = match look.changes(&a.image, &b.image)? {
-                None => ("absent", Vec::new()),
-                Some(c) if c.is_empty() => ("unchanged", Vec::new()),
-                Some(c) => ("changed", c.into_iter().map(change_report).collect()),
+                None => (PairState::Absent, Vec::new()),
+                Some(c) if c.is_empty() => (PairState::Unchanged, Vec::new()),
+                Some(c) => (
+                    PairState::Changed,
+                    c.into_iter().map(change_report).collect(),
+                ),
             };
             pairs.push(PairReport {
                 old: a.clone(),
@@ -202,7 +214,7 @@ pub fn build(ds: &Dataset, kind: Kind, name: &str) -> Result<Report, ReportError
     }
     Ok(Report {
         schema: REPORT_SCHEMA,
-        kind: kind.as_str(),
+        kind,
         name: look.name().to_string(),
         groups,
     })
@@ -219,184 +231,18 @@ fn present_anywhere(ds: &Dataset, kind: Kind, name: &str) -> Result<bool, StoreE
     Ok(false)
 }
 
-/// How many instances and callers a function's details list before summarising.
-const LIST_MAX: usize = 10;
-
-fn names_list(c: &Callers) -> String {
-    let mut s = c
-        .names
-        .iter()
-        .take(LIST_MAX)
-        .map(|n| format!("<code>{n}</code>"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let shown = c.names.len().min(LIST_MAX) as u32;
-    if c.count > shown && shown > 0 {
-        s.push_str(&format!(" and {} more", c.count - shown));
-    }
-    s
-}
-
-/// The function-status details under a function's prototype.
-fn function_details(o: &mut String, f: &FuncStatus) {
-    let _ = writeln!(
-        o,
-        "<ul>\n<li>Collision: {}; inline: {}; transformation: {}</li>",
-        f.collision.as_str(),
-        f.inline.as_str(),
-        if f.transformed() { "yes" } else { "none" }
-    );
-    for e in f.entries.iter().take(LIST_MAX) {
-        let addr = if e.addr == 0 {
-            "no out-of-line copy".to_string()
-        } else {
-            format!("at <code>{:#x}</code>", e.addr)
-        };
-        let _ = write!(
-            o,
-            "<li>{} definition at <code>{}</code> in <code>{}</code>, {addr}, {}; inlined into {}",
-            if e.external { "Global" } else { "Static" },
-            if e.loc.is_empty() { "?" } else { &e.loc },
-            e.file,
-            e.inline.as_str(),
-            e.caller_inline.count,
-        );
-        let inl = names_list(&e.caller_inline);
-        if !inl.is_empty() {
-            let _ = write!(o, ": {inl}");
-        }
-        let _ = write!(o, "; called from {}", e.caller_func.count);
-        let calls = names_list(&e.caller_func);
-        if !calls.is_empty() {
-            let _ = write!(o, ": {calls}");
-        }
-        o.push_str("</li>\n");
-    }
-    if f.entries.len() > LIST_MAX {
-        let _ = writeln!(
-            o,
-            "<li>and {} more definitions</li>",
-            f.entries.len() - LIST_MAX
-        );
-    }
-    for y in &f.symbols {
-        let _ = writeln!(
-            o,
-            "<li>Symbol <code>{}</code> at <code>{:#x}</code>–<code>{:#x}</code> ({}, {}, {} bytes)</li>",
-            y.name,
-            y.addr,
-            y.addr.saturating_add(y.size),
-            y.section,
-            y.bind,
-            y.size
-        );
-    }
-    if f.symbols.is_empty() {
-        o.push_str("<li>No symbol: the function exists only inlined</li>\n");
-    }
-    o.push_str("</ul>\n");
-}
-
-/// One change as a list item, with its nested changes as a list inside it.
-fn change_item(o: &mut String, c: &ChangeReport) {
-    let _ = write!(o, "<li>\n<b>{}. </b>\n<code>{}</code>", c.name, c.code);
-    if let Some(n) = &c.new {
-        let _ = write!(o, " ➡️ <code>{n}</code>");
-    }
-    if !c.nested.is_empty() {
-        o.push_str("\n<ul>\n");
-        for n in &c.nested {
-            change_item(o, n);
-        }
-        o.push_str("</ul>");
-    }
-    o.push_str("\n</li>\n");
-}
-
-/// The report in the seed's Markdown format.
-pub fn markdown(r: &Report) -> String {
-    let kind = Kind::parse(r.kind).unwrap_or(Kind::Struct);
-    let shown_name = match kind {
-        Kind::Config => format!("CONFIG_{}", r.name),
-        _ => r.name.clone(),
-    };
-    let lang = if matches!(kind, Kind::Config | Kind::Syscall) {
-        "text"
-    } else {
-        "c"
-    };
-    let mut o = String::new();
-    let _ = writeln!(o, "# {}: <code>{}</code>", kind.title(), shown_name);
-    o.push_str("\n## Status\n");
-    for g in &r.groups {
-        let _ = writeln!(o, "<b>{}</b>\n<ul>", g.name);
-        for s in &g.status {
-            o.push_str("<li>\n");
-            match (&s.presence, &s.research_definition) {
-                (Presence::Present, def) if def.is_some() || s.function.is_some() => {
-                    let verdict = if s.issues.is_empty() {
-                        "✅".to_string()
-                    } else {
-                        format!("{} ⚠️", s.issues.join(", "))
-                    };
-                    let _ = writeln!(
-                        o,
-                        "<details>\n<summary>In <code>{}</code>: {verdict}</summary>\n",
-                        s.label
-                    );
-                    if let Some(def) = def {
-                        let _ = writeln!(o, "```{lang}\n{def}\n```");
-                    }
-                    if let Some(f) = &s.function {
-                        function_details(&mut o, f);
-                    }
-                    o.push_str("</details>\n");
-                }
-                (Presence::Unknown, _) => {
-                    let _ = writeln!(
-                        o,
-                        "In <code>{}</code>: Unknown (no types extracted for this image) ❔",
-                        s.label
-                    );
-                }
-                _ => {
-                    let _ = writeln!(o, "In <code>{}</code>: Absent ⚠️", s.label);
-                }
+/// A function's traceability in one image, for its status line: what ftrace and kprobes
+/// allow, `unknown` when the image's inputs could not tell; nothing for other kinds.
+pub fn trace_line(t: Option<&Option<FuncTrace>>) -> Option<String> {
+    Some(match t? {
+        Some(t) if t.symbol => {
+            let mut line = t.summary();
+            if let Some(b) = &t.base {
+                line.push_str(&format!("; kprobes judge it by {b} too"));
             }
-            o.push_str("</li>\n");
+            line
         }
-        o.push_str("</ul>\n");
-    }
-    o.push_str("\n## Differences\n");
-    for g in &r.groups {
-        let Some(pairs) = &g.differences else {
-            continue;
-        };
-        let _ = writeln!(o, "<b>{}</b>\n<ul>", g.name);
-        for p in pairs {
-            match p.state {
-                "unchanged" => {
-                    let _ = writeln!(
-                        o,
-                        "<li>\nNo changes between <code>{}</code> and <code>{}</code> ✅\n</li>",
-                        p.old.label, p.new.label
-                    );
-                }
-                "changed" => {
-                    let _ = writeln!(
-                        o,
-                        "<li>\n<details>\n<summary>Changed between <code>{}</code> and <code>{}</code> ⚠️</summary>\n<ul>",
-                        p.old.label, p.new.label
-                    );
-                    for c in &p.changes {
-                        change_item(&mut o, c);
-                    }
-                    o.push_str("</ul>\n</details>\n</li>\n");
-                }
-                _ => {}
-            }
-        }
-        o.push_str("</ul>\n");
-    }
-    o
+        Some(_) => "no function symbol: nothing attaches".to_string(),
+        None => "traceability unknown".to_string(),
+    })
 }

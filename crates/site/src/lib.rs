@@ -213,22 +213,6 @@ fn change_view(c: &depsurf_report::report::ChangeReport) -> ChangeView {
     }
 }
 
-/// A function's traceability in one image, for its status line: what ftrace and kprobes
-/// allow, `unknown` when the image's inputs could not tell; nothing for other kinds.
-fn trace_line(t: Option<&Option<depsurf_surface::FuncTrace>>) -> Option<String> {
-    Some(match t? {
-        Some(t) if t.symbol => {
-            let mut line = t.summary();
-            if let Some(b) = &t.base {
-                line.push_str(&format!("; kprobes judge it by {b} too"));
-            }
-            line
-        }
-        Some(_) => "no function symbol: nothing attaches".to_string(),
-        None => "traceability unknown".to_string(),
-    })
-}
-
 /// One dependency's page.
 fn report_page(
     ds: &Dataset,
@@ -257,13 +241,13 @@ fn report_page(
                         class => presence.to_lowercase(),
                         issues => s.issues.join(", "),
                         definition => s.definition.as_deref().map(|d| minijinja::Value::from_safe_string(highlight(d))),
-                        trace => trace_line(s.traceability.as_ref()),
+                        trace => depsurf_report::report::trace_line(s.traceability.as_ref()),
                     }
                 })
                 .collect();
             let pairs = g.differences.as_ref().map(|ps| {
                 ps.iter()
-                    .filter(|p| p.state != "absent")
+                    .filter(|p| p.state != depsurf_report::report::PairState::Absent)
                     .map(|p| {
                         context! {
                             old => p.old.label,
