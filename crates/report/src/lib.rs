@@ -5,6 +5,7 @@ pub mod diff;
 pub mod history;
 pub mod index;
 pub mod report;
+pub mod study;
 pub mod suggest;
 pub mod summary;
 
