@@ -34,6 +34,21 @@ pub fn have_tool(name: &str) -> bool {
     found
 }
 
+/// The test programs of tests/bpf built into a temporary directory (by tests/bpf/make.sh):
+/// the directory to keep and the objects' directory in it. `None` when clang, bpftool or xz
+/// is missing (see [`have_tool`]).
+pub fn build_test_objects() -> Option<(tempfile::TempDir, PathBuf)> {
+    if !["clang", "bpftool", "xz"].iter().all(|t| have_tool(t)) {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("obj");
+    let make = fixture("../bpf/make.sh");
+    let o = Command::new("bash").arg(&make).arg(&out).output().unwrap();
+    assert!(o.status.success(), "tests/bpf/make.sh: {}", stderr(&o));
+    Some((dir, out))
+}
+
 /// Runs a command, killing it after `secs` seconds (a hang is a failure). Output is read
 /// while the command runs, so a large output cannot block it.
 pub fn run_with_timeout(mut cmd: Command, secs: u64) -> Output {
