@@ -304,18 +304,28 @@ pub fn study(
             .filter(|&i| programs[i].deps.iter().any(|&d| deps[d].has_issue()))
             .collect()
     } else {
-        figure
-            .iter()
-            .map(|w| {
-                programs
-                    .iter()
-                    .position(|p| &p.name == w || &p.object == w)
-                    .ok_or_else(|| StudyError::Figure {
-                        wanted: w.clone(),
-                        programs: programs.iter().map(|p| p.name.clone()).collect(),
-                    })
-            })
-            .collect::<Result<_, _>>()?
+        let mut chosen: Vec<usize> = Vec::new();
+        for w in figure {
+            // A program by its name, its object's, or its binary's (every object it embeds).
+            let found: Vec<usize> = (0..programs.len())
+                .filter(|&i| {
+                    let p = &programs[i];
+                    p.name == *w || p.object == *w || p.name.split('@').next() == Some(w)
+                })
+                .collect();
+            if found.is_empty() {
+                return Err(StudyError::Figure {
+                    wanted: w.clone(),
+                    programs: programs.iter().map(|p| p.name.clone()).collect(),
+                });
+            }
+            for i in found {
+                if !chosen.contains(&i) {
+                    chosen.push(i);
+                }
+            }
+        }
+        chosen
     };
 
     Ok(Study {

@@ -88,7 +88,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// With `--format study`: a program (object) the figure shows, by the name the tables
-    /// give it; repeatable. Default: every program with an issue.
+    /// give it (`biotop-libbpf@0x50640`, or `biotop-libbpf` for every object that binary
+    /// embeds); repeatable. Default: every program with an issue.
     #[arg(long = "figure", value_name = "PROGRAM")]
     pub figure: Vec<String>,
 }
