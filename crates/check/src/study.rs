@@ -117,7 +117,12 @@ fn study_items(d: &Dependency, items: &mut Vec<(Kind, String)>, left: &mut Vec<S
         Target::Syscall { name } => items.push((Kind::Syscall, name.clone())),
         Target::Field { hops, .. } => {
             for h in hops {
-                if REGISTER_STRUCTS.contains(&h.owner.as_str()) {
+                if h.owner.contains('.') || h.owner.starts_with('(') {
+                    // A member of an anonymous struct or union type (`sock_common.skc_net`
+                    // for the `possible_net_t` member `skc_net`): no item of its own in a
+                    // dataset, as for check.
+                    left.push("member of an anonymous struct or union type".into());
+                } else if REGISTER_STRUCTS.contains(&h.owner.as_str()) {
                     left.push(format!("field of the register struct {}", h.owner));
                 } else if h.owner_is_union {
                     left.push("union member".into());
@@ -363,6 +368,78 @@ mod tests {
             "foo",
             "an object file inside a package"
         );
+    }
+
+    fn dep(target: Target) -> Dependency {
+        Dependency {
+            target,
+            guard: false,
+            relos: Vec::new(),
+            origins: Vec::new(),
+        }
+    }
+
+    fn hop(owner: &str, field: &str, union: bool) -> depsurf_bpf::Hop {
+        depsurf_bpf::Hop {
+            owner: owner.into(),
+            owner_is_union: union,
+            field: field.into(),
+            local: depsurf_surface::model::TypeRef::Void,
+        }
+    }
+
+    #[test]
+    fn what_the_tables_count_of_a_dependency() {
+        let items_of = |t: Target| {
+            let (mut items, mut left) = (Vec::new(), Vec::new());
+            study_items(&dep(t), &mut items, &mut left);
+            (items, left)
+        };
+        let (items, left) = items_of(Target::Field {
+            hops: vec![
+                hop("task_struct", "mm", false),
+                hop("mm_struct", "exe_file", false),
+                hop("pt_regs", "di", false),
+                hop("sock_common.skc_net", "net", false),
+                hop("bpf_attr", "map_type", true),
+            ],
+        });
+        assert_eq!(
+            items,
+            [
+                (Kind::Struct, "task_struct".to_string()),
+                (Kind::Field, "task_struct::mm".to_string()),
+                (Kind::Struct, "mm_struct".to_string()),
+                (Kind::Field, "mm_struct::exe_file".to_string()),
+            ]
+        );
+        assert_eq!(
+            left,
+            [
+                "field of the register struct pt_regs",
+                "member of an anonymous struct or union type",
+                "union member",
+            ]
+        );
+        let (items, _) = items_of(Target::KprobeMulti {
+            glob: "vfs_read".into(),
+        });
+        assert_eq!(items, [(Kind::Func, "vfs_read".to_string())]);
+        let (items, left) = items_of(Target::KprobeMulti {
+            glob: "vfs_*".into(),
+        });
+        assert!(items.is_empty());
+        assert_eq!(left, ["kprobe.multi pattern"]);
+        let (items, _) = items_of(Target::Tracepoint {
+            system: "sched".into(),
+            event: "sched_switch".into(),
+        });
+        assert_eq!(items, [(Kind::Tracepoint, "sched_switch".to_string())]);
+        let (items, left) = items_of(Target::Lsm {
+            hook: "file_open".into(),
+        });
+        assert!(items.is_empty());
+        assert_eq!(left, ["LSM hook"]);
     }
 
     #[test]
