@@ -234,6 +234,43 @@ fn placeholders_and_chosen_programs() {
 }
 
 #[test]
+fn objects_embedded_in_a_binary_are_programs_of_their_own() {
+    let Some((dir, out)) = build_test_objects() else {
+        return;
+    };
+    if !["ld", "gcc"].iter().all(|t| have_tool(t)) {
+        return;
+    }
+    let d = dir.path();
+    std::fs::copy(out.join("attach_kinds.bpf.o"), d.join("a.o")).unwrap();
+    std::fs::copy(out.join("kprobe_clones.bpf.o"), d.join("b.o")).unwrap();
+    std::fs::write(d.join("main.c"), "int main(void) { return 0; }\n").unwrap();
+    let o = std::process::Command::new("sh")
+        .arg("-ec")
+        .arg("ld -r -b binary -o blobs.o a.o b.o\ngcc -o loader main.c blobs.o")
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let page = study(&[d.join("loader")], &[], None);
+    let rows = page_rows(&page);
+    let names: Vec<&String> = rows.keys().filter(|n| n.starts_with("loader@0x")).collect();
+    assert_eq!(names.len(), 2, "{page}");
+    // The binary's name chooses both for the figure.
+    let fig = tempfile::tempdir().unwrap();
+    study(
+        &[d.join("loader")],
+        &["--figure", "loader"],
+        Some(fig.path()),
+    );
+    let md = std::fs::read_to_string(fig.path().join("study.md")).unwrap();
+    let figure = md.split("## Figure").nth(1).unwrap();
+    for n in names {
+        assert!(figure.contains(n.as_str()), "{n}: {figure}");
+    }
+}
+
+#[test]
 fn options_of_the_study_alone_are_refused_elsewhere() {
     let bad = |args: &[&str], says: &str| {
         let mut c = depsurf();
