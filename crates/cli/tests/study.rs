@@ -60,7 +60,7 @@ fn page_rows(md: &str) -> BTreeMap<String, Vec<String>> {
 
 #[test]
 fn the_test_programs_tables() {
-    let Some((_dir, out)) = build_test_objects() else {
+    let Some(out) = shared_test_objects() else {
         return;
     };
     let objs = objects(&out);
@@ -203,7 +203,7 @@ fn the_test_programs_tables() {
 
 #[test]
 fn placeholders_and_chosen_programs() {
-    let Some((_dir, out)) = build_test_objects() else {
+    let Some(out) = shared_test_objects() else {
         return;
     };
     let obj = [out.join("attach_kinds.bpf.o")];
@@ -235,12 +235,13 @@ fn placeholders_and_chosen_programs() {
 
 #[test]
 fn objects_embedded_in_a_binary_are_programs_of_their_own() {
-    let Some((dir, out)) = build_test_objects() else {
+    let Some(out) = shared_test_objects() else {
         return;
     };
     if !["ld", "gcc"].iter().all(|t| have_tool(t)) {
         return;
     }
+    let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::copy(out.join("attach_kinds.bpf.o"), d.join("a.o")).unwrap();
     std::fs::copy(out.join("kprobe_clones.bpf.o"), d.join("b.o")).unwrap();
