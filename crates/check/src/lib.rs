@@ -13,12 +13,17 @@
 //! whole object (create every map, resolve every extern, load the kernel's BTF) fails every
 //! program when it fails. Programs that are alternatives of each other ([`alternatives`])
 //! let an object load on a kernel where some of them fail.
+//!
+//! [`study`] counts the same objects' dependencies the way the study's program tables do:
+//! absent, changed or with a function status issue in at least one image of the Regular
+//! and Arch groups, without judging what a loader would do.
 
 pub mod alternatives;
 mod facts;
 pub mod meaning;
 mod reads;
 pub mod render;
+pub mod study;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -315,15 +320,17 @@ enum Users {
     Programs(Vec<usize>),
 }
 
-/// Checks one object against the dataset's images.
-pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectCheck, StoreError> {
-    let images: Vec<String> = ds
-        .images()
-        .iter()
-        .map(|m| m.id.clone())
-        .filter(|id| opts.images.is_empty() || opts.images.contains(id))
-        .collect();
-    let names = Names::new(ds)?;
+/// What a check of one object covers: which programs are checked (`--program`), each
+/// program's code with its subprograms, the object's dependencies after `--map` (those mapped
+/// to nothing dropped), and who needs each.
+struct Chosen {
+    checked: Vec<bool>,
+    closures: Vec<Vec<(Loc, usize)>>,
+    deps: Vec<Dependency>,
+    users: Vec<Users>,
+}
+
+fn choose(obj: &BpfObject, opts: &Options) -> Chosen {
     let checked: Vec<bool> = obj
         .programs
         .iter()
@@ -346,6 +353,29 @@ pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectChec
         .filter_map(|d| rename(d, &opts.map))
         .collect();
     let users: Vec<Users> = deps.iter().map(|d| users_of(obj, &closures, d)).collect();
+    Chosen {
+        checked,
+        closures,
+        deps,
+        users,
+    }
+}
+
+/// Checks one object against the dataset's images.
+pub fn check(ds: &Dataset, obj: &BpfObject, opts: &Options) -> Result<ObjectCheck, StoreError> {
+    let images: Vec<String> = ds
+        .images()
+        .iter()
+        .map(|m| m.id.clone())
+        .filter(|id| opts.images.is_empty() || opts.images.contains(id))
+        .collect();
+    let names = Names::new(ds)?;
+    let Chosen {
+        checked,
+        closures,
+        deps,
+        users,
+    } = choose(obj, opts);
     let reference = Reference::new(ds);
     let mut refs = RefDefs::default();
     let live = opts.live.as_ref();

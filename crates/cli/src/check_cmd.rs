@@ -14,6 +14,7 @@ use depsurf_surface::Dataset;
 
 use crate::dataset_cmd::DatasetArg;
 use crate::inspect::emit;
+use crate::output::write_into;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
@@ -24,6 +25,11 @@ pub enum CheckFormat {
     /// SARIF 2.1.0, for code-scanning tools: one result per dependency and image with a
     /// consequence.
     Sarif,
+    /// The study's program tables (Markdown): per kind, how many programs and unique
+    /// dependencies are Absent, Changed, Full Inline, Selective Inline, Transformation or
+    /// Duplicate in at least one image of the Regular and Arch groups, and the same per
+    /// program (docs/study.md). No verdicts: the exit code is 0.
+    Study,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -76,6 +82,16 @@ pub struct CheckArgs {
     /// output is a terminal).
     #[arg(long)]
     pub no_pager: bool,
+    /// With `--format study`: write every form into DIR instead of printing the Markdown:
+    /// study.md, study-summary.csv, study-programs.csv, study-dependencies.csv and
+    /// study-figure.svg.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// With `--format study`: a program (object) the figure shows, by the name the tables
+    /// give it (`biotop-libbpf@0x50640`, or `biotop-libbpf` for every object that binary
+    /// embeds); repeatable. Default: every program with an issue.
+    #[arg(long = "figure", value_name = "PROGRAM")]
+    pub figure: Vec<String>,
 }
 
 /// Members of a package worth searching for eBPF objects: not documentation.
@@ -434,6 +450,19 @@ fn running_helpers(ds: &Dataset, id: &str) -> Result<BTreeMap<String, depsurf_ch
 }
 
 pub fn run(args: &CheckArgs) -> Result<ExitCode> {
+    let study = args.format == CheckFormat::Study;
+    if !study && args.out.is_some() {
+        bail!("--out writes the study's tables: it goes with --format study");
+    }
+    if !study && !args.figure.is_empty() {
+        bail!("--figure chooses the programs of the study's figure: it goes with --format study");
+    }
+    if study && !args.images.is_empty() {
+        bail!(
+            "--image does not apply to --format study: the study's tables cover the images of \
+             the Regular and Arch groups"
+        );
+    }
     let (ds, live) = if args.kernel.is_empty() {
         (args.dataset.load()?, None)
     } else {
@@ -487,9 +516,10 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
         }
         images.extend(found);
     }
+    // The study's tables do not ask which helpers a program type may call.
     let helpers = match &live {
-        Some(l) => running_helpers(&ds, &l.id)?,
-        None => Default::default(),
+        Some(l) if !study => running_helpers(&ds, &l.id)?,
+        _ => Default::default(),
     };
     let opts = Options {
         images,
@@ -501,6 +531,9 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     let mut objs = Vec::new();
     for f in &args.files {
         objs.extend(objects(f)?);
+    }
+    if study {
+        return run_study(args, &ds, &objs, &opts);
     }
     let mut checks = Vec::new();
     for o in &objs {
@@ -523,6 +556,8 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
             .map(|c| render::markdown(&ds, c))
             .collect::<Vec<_>>()
             .join("\n"),
+        // Answered above, before any check.
+        CheckFormat::Study => return run_study(args, &ds, &objs, &opts),
         CheckFormat::Term => {
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             checks
@@ -559,4 +594,33 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--format study`: the study's program tables, printed as Markdown or written into `--out`.
+fn run_study(
+    args: &CheckArgs,
+    ds: &Dataset,
+    objs: &[BpfObject],
+    opts: &Options,
+) -> Result<ExitCode> {
+    use depsurf_report::study as table;
+    let s = depsurf_check::study::study(ds, objs, opts, &args.figure).map_err(|e| anyhow!(e))?;
+    match &args.out {
+        Some(dir) => {
+            const FIGURE: &str = "study-figure.svg";
+            let svg = table::figure_svg(&s).map_err(|e| anyhow!("drawing the figure: {e}"))?;
+            write_into(
+                dir,
+                &[
+                    ("study.md", table::markdown(&s, Some(FIGURE))),
+                    ("study-summary.csv", table::summary_csv(&s)),
+                    ("study-programs.csv", table::programs_csv(&s)),
+                    ("study-dependencies.csv", table::deps_csv(&s)),
+                    (FIGURE, svg),
+                ],
+            )?;
+        }
+        None => emit(table::markdown(&s, None).as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
 }

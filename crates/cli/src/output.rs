@@ -73,6 +73,18 @@ pub fn term_width() -> usize {
         .unwrap_or(100)
 }
 
+/// Writes each `(name, text)` into `dir` (created if needed), each file atomically: a reader
+/// never sees half a file. The texts are all made before this is called, so a failure to
+/// compute one leaves nothing written.
+pub fn write_into(dir: &std::path::Path, files: &[(&str, String)]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, text) in files {
+        write_atomic(&dir.join(name), text.as_bytes())?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use clap::{Args, ValueEnum};
 use depsurf_report::summary;
 
 use crate::dataset_cmd::DatasetArg;
 use crate::inspect::emit;
+use crate::output::write_into;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SummaryFormat {
@@ -34,20 +35,16 @@ pub fn run(args: &SummaryArgs) -> Result<ExitCode> {
     let s = summary::build(&ds).map_err(|e| anyhow!(e))?;
     match &args.out {
         Some(dir) => {
-            std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
             let svg = summary::funcs_svg(&s).map_err(|e| anyhow!("drawing the plot: {e}"))?;
-            for (name, text) in [
-                ("summary.md", summary::markdown(&s)),
-                ("summary-pairs.csv", summary::pairs_csv(&s)),
-                ("summary-functions.csv", summary::funcs_csv(&s)),
-                ("summary-functions.svg", svg),
-            ] {
-                let path = dir.join(name);
-                // Written beside, then renamed: a reader never sees half a file.
-                let tmp = dir.join(format!(".{name}.tmp"));
-                std::fs::write(&tmp, text).with_context(|| format!("{}", tmp.display()))?;
-                std::fs::rename(&tmp, &path).with_context(|| format!("{}", path.display()))?;
-            }
+            write_into(
+                dir,
+                &[
+                    ("summary.md", summary::markdown(&s)),
+                    ("summary-pairs.csv", summary::pairs_csv(&s)),
+                    ("summary-functions.csv", summary::funcs_csv(&s)),
+                    ("summary-functions.svg", svg),
+                ],
+            )?;
         }
         None => {
             let text = match args.format {

@@ -10,18 +10,6 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn build_objects() -> Option<(tempfile::TempDir, PathBuf)> {
-    if !["clang", "bpftool", "xz"].iter().all(|t| have_tool(t)) {
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("obj");
-    let make = fixture("../bpf/make.sh");
-    let o = Command::new("bash").arg(&make).arg(&out).output().unwrap();
-    assert!(o.status.success(), "tests/bpf/make.sh: {}", stderr(&o));
-    Some((dir, out))
-}
-
 fn check_json(obj: &Path, extra: &[&str]) -> (Option<i32>, Value) {
     let mut c = depsurf();
     c.env_remove("DEPSURF_DATASET")
@@ -62,7 +50,7 @@ fn row_matches(row: &Value, kind: &str, name: &str) -> bool {
 
 #[test]
 fn test_programs_have_the_expected_outcomes() {
-    let Some((_dir, out)) = build_objects() else {
+    let Some((_dir, out)) = build_test_objects() else {
         return;
     };
     let expected: toml::Value =
@@ -146,7 +134,7 @@ fn test_programs_have_the_expected_outcomes() {
 /// (tests/bpf/expected.toml `[[program]]`, recorded with `depsurf verify`).
 #[test]
 fn test_programs_have_the_verdicts_the_booted_kernels_gave() {
-    let Some((_dir, out)) = build_objects() else {
+    let Some((_dir, out)) = build_test_objects() else {
         return;
     };
     let expected: toml::Value =
@@ -208,7 +196,7 @@ fn test_programs_have_the_verdicts_the_booted_kernels_gave() {
 
 #[test]
 fn exit_codes_follow_fail_on_and_images() {
-    let Some((_dir, out)) = build_objects() else {
+    let Some((_dir, out)) = build_test_objects() else {
         return;
     };
     // core_fields reads only stable fields through a stable function: it loads on every
@@ -251,7 +239,7 @@ fn exit_codes_follow_fail_on_and_images() {
 
 #[test]
 fn the_terminal_matrix_fits_100_columns() {
-    let Some((_dir, out)) = build_objects() else {
+    let Some((_dir, out)) = build_test_objects() else {
         return;
     };
     for obj in ["attach_kinds", "struct_ops_iter", "core_type_changed"] {
@@ -278,7 +266,7 @@ fn the_terminal_matrix_fits_100_columns() {
 
 #[test]
 fn objects_embedded_in_a_binary_are_found_and_named() {
-    let Some((dir, out)) = build_objects() else {
+    let Some((dir, out)) = build_test_objects() else {
         return;
     };
     if !have_tool("gcc") || !have_tool("ld") {
@@ -308,7 +296,7 @@ fn objects_embedded_in_a_binary_are_found_and_named() {
 
 #[test]
 fn malformed_objects_are_errors_not_panics() {
-    let Some((dir, out)) = build_objects() else {
+    let Some((dir, out)) = build_test_objects() else {
         return;
     };
     let good = std::fs::read(out.join("core_fields.bpf.o")).unwrap();
@@ -383,7 +371,7 @@ fn libbpf_custom(relocheck: &Path, obj: &Path, btf: &Path) -> Vec<(String, usize
 
 #[test]
 fn core_relocations_fail_exactly_where_libbpf_fails_them() {
-    let Some((dir, out)) = build_objects() else {
+    let Some((dir, out)) = build_test_objects() else {
         return;
     };
     let required = std::env::var("DEPSURF_REQUIRE_TOOLS").as_deref() == Ok("1");

@@ -6,6 +6,7 @@ pub mod history;
 pub mod index;
 pub mod markdown;
 pub mod report;
+pub mod study;
 pub mod suggest;
 pub mod summary;
 pub mod term;

@@ -34,6 +34,40 @@ pub fn have_tool(name: &str) -> bool {
     found
 }
 
+/// The test programs of tests/bpf built into a temporary directory (by tests/bpf/make.sh):
+/// the directory to keep and the objects' directory in it. `None` when clang, bpftool or xz
+/// is missing (see [`have_tool`]).
+pub fn build_test_objects() -> Option<(tempfile::TempDir, PathBuf)> {
+    if !["clang", "bpftool", "xz"].iter().all(|t| have_tool(t)) {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("obj");
+    let make = fixture("../bpf/make.sh");
+    let o = Command::new("bash").arg(&make).arg(&out).output().unwrap();
+    assert!(o.status.success(), "tests/bpf/make.sh: {}", stderr(&o));
+    Some((dir, out))
+}
+
+/// The test programs of tests/bpf built once for all the tests of one test binary, into
+/// cargo's temporary directory for integration tests. `None` as for [`build_test_objects`].
+pub fn shared_test_objects() -> Option<PathBuf> {
+    static BUILT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            if !["clang", "bpftool", "xz"].iter().all(|t| have_tool(t)) {
+                return None;
+            }
+            let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("bpf-objects-{}", env!("CARGO_CRATE_NAME")));
+            let make = fixture("../bpf/make.sh");
+            let o = Command::new("bash").arg(&make).arg(&out).output().unwrap();
+            assert!(o.status.success(), "tests/bpf/make.sh: {}", stderr(&o));
+            Some(out)
+        })
+        .clone()
+}
+
 /// Runs a command, killing it after `secs` seconds (a hang is a failure). Output is read
 /// while the command runs, so a large output cannot block it.
 pub fn run_with_timeout(mut cmd: Command, secs: u64) -> Output {
