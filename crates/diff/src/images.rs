@@ -1,7 +1,9 @@
 //! Differences between two whole images of a dataset, kind by kind: what was added,
 //! removed and changed, and how many items have each change name. Computed from the stored
 //! surfaces only: equal definition ids are equal definitions, so only the names whose ids
-//! differ are decoded and compared. Kinds are compared in parallel.
+//! differ are decoded and compared. Kinds are compared in parallel. Functions are counted
+//! by prototype, as the study counts them ([`FuncCount`]); the function status statistics
+//! count every function name DWARF knows.
 
 use std::collections::BTreeMap;
 
@@ -25,12 +27,47 @@ pub struct KindDiff {
     pub changed: usize,
     /// Change name → number of changed items that have it.
     pub changes: BTreeMap<&'static str, usize>,
+    /// For functions, which functions the counts and lists cover.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counted: Option<FuncCount>,
     #[serde(skip)]
     pub added_names: Vec<String>,
     #[serde(skip)]
     pub removed_names: Vec<String>,
     #[serde(skip)]
     pub changed_items: Vec<(String, Vec<Change>)>,
+}
+
+/// Which functions a whole-image diff compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FuncCount {
+    /// Functions by prototype, as the study counts them: those with a definition in DWARF
+    /// and a function symbol of exactly their name, which is what pahole encodes as BTF
+    /// `FUNC` from DWARF (the study encodes every image's BTF from its DWARF). Functions
+    /// inlined everywhere, or compiled only as clones (`foo.isra.0`), are left out.
+    Prototypes,
+    /// Every function the image's types list: an image without function status (no DWARF),
+    /// whose functions are its BTF `FUNC`s when its types came from BTF.
+    Listed,
+}
+
+impl FuncCount {
+    /// What the count covers, in a sentence for readers.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FuncCount::Prototypes => {
+                "functions are counted by prototype, as the study does: those with a definition \
+                 in DWARF and a function symbol of their name (what pahole encodes as BTF \
+                 `FUNC`); fully inlined functions are left out"
+            }
+            FuncCount::Listed => {
+                "an image has no function status (no DWARF) to tell which functions have a \
+                 symbol: its functions are every one its types list (its BTF `FUNC`s when its \
+                 types came from BTF), the other image's are counted by prototype when known"
+            }
+        }
+    }
 }
 
 /// Two images compared.
@@ -66,7 +103,7 @@ pub fn diff_images(
     let kinds = kinds
         .par_iter()
         .filter(|k| ds.has_kind(old, **k) && ds.has_kind(new, **k))
-        .map(|&k| diff_kind(ds, a, b, k))
+        .map(|&k| diff_kind(ds, (old, a), (new, b), k))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ImageDiff {
         old: old.to_string(),
@@ -146,10 +183,39 @@ fn layout(a: &Composite, b: &Composite) -> Option<Change> {
         .map(|what| Change::LayoutChanged { what })
 }
 
-fn diff_kind(ds: &Dataset, a: usize, b: usize, kind: Kind) -> Result<KindDiff, StoreError> {
+/// Keeps the functions of `entries` (sorted by name) that are in `keep` (sorted), when given.
+fn only<'a>(entries: Vec<(&'a str, u32)>, keep: Option<&[&str]>) -> Vec<(&'a str, u32)> {
+    match keep {
+        None => entries,
+        Some(keep) => entries
+            .into_iter()
+            .filter(|(n, _)| keep.binary_search(n).is_ok())
+            .collect(),
+    }
+}
+
+fn diff_kind(
+    ds: &Dataset,
+    (old_id, a): (&str, usize),
+    (new_id, b): (&str, usize),
+    kind: Kind,
+) -> Result<KindDiff, StoreError> {
     let store = ds.store();
-    let old = store.entries(a, kind)?;
-    let new = store.entries(b, kind)?;
+    let mut old = store.entries(a, kind)?;
+    let mut new = store.entries(b, kind)?;
+    let mut counted = None;
+    if kind == Kind::Func {
+        // By prototype on each side whose function status is known; an image without it
+        // lists only what its types give (its BTF FUNCs when from BTF).
+        let (pa, pb) = (ds.prototype_funcs(old_id)?, ds.prototype_funcs(new_id)?);
+        counted = Some(if pa.is_some() && pb.is_some() {
+            FuncCount::Prototypes
+        } else {
+            FuncCount::Listed
+        });
+        old = only(old, pa.as_deref());
+        new = only(new, pb.as_deref());
+    }
     let mut d = KindDiff {
         kind,
         old: old.len(),
@@ -158,6 +224,7 @@ fn diff_kind(ds: &Dataset, a: usize, b: usize, kind: Kind) -> Result<KindDiff, S
         removed: 0,
         changed: 0,
         changes: BTreeMap::new(),
+        counted,
         added_names: Vec::new(),
         removed_names: Vec::new(),
         changed_items: Vec::new(),

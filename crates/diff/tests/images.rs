@@ -227,3 +227,111 @@ fn every_change_name_is_counted() {
             .all(|k| k.added + k.removed + k.changed == 0)
     );
 }
+
+/// A function status with these symbols (none: inlined everywhere).
+fn status(symbols: &[&str]) -> depsurf_surface::model::FuncStatus {
+    use depsurf_surface::model::{
+        Callers, Collision, FuncEntry, FuncStatus, FuncSymbol, InlineAttr, InlineType,
+    };
+    FuncStatus {
+        collision: Collision::UniqueGlobal,
+        inline: if symbols.is_empty() {
+            InlineType::Full
+        } else {
+            InlineType::No
+        },
+        entries: vec![FuncEntry {
+            addr: 0x1000,
+            external: true,
+            loc: "a.c:1".into(),
+            file: "a.c".into(),
+            inline: InlineAttr::NotDeclaredNotInlined,
+            caller_inline: Callers::default(),
+            caller_func: Callers::default(),
+        }],
+        symbols: symbols
+            .iter()
+            .map(|n| FuncSymbol {
+                addr: 0x1000,
+                name: n.to_string(),
+                section: ".text".into(),
+                bind: "GLOBAL".into(),
+                size: 16,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn functions_are_counted_by_prototype_when_status_is_known() {
+    let (mut a, mut b) = surfaces();
+    let proto = |n: usize| Proto {
+        params: (0..n).map(|i| p(&format!("p{i}"), int())).collect(),
+        ret: int(),
+    };
+    // Old: `f` and `kept` have a symbol of their name; `inl` is inlined everywhere; `cl`
+    // exists only as a clone `cl.isra.0`. New: `kept` changes, `inl` gets a symbol (added
+    // by prototype), `cl` too, `f` is inlined everywhere (removed by prototype).
+    for (s, name, n) in [(&mut a, "kept", 1), (&mut b, "kept", 2)] {
+        s.funcs.insert(name.into(), proto(n));
+    }
+    for s in [&mut a, &mut b] {
+        s.funcs.insert("inl".into(), proto(1));
+        s.funcs.insert("cl".into(), proto(1));
+    }
+    a.func_status.insert("f".into(), status(&["f"]));
+    a.func_status.insert("kept".into(), status(&["kept"]));
+    a.func_status.insert("inl".into(), status(&[]));
+    a.func_status.insert("cl".into(), status(&["cl.isra.0"]));
+    b.func_status.insert("f".into(), status(&[]));
+    b.func_status.insert("kept".into(), status(&["kept"]));
+    b.func_status.insert("inl".into(), status(&["inl"]));
+    b.func_status
+        .insert("cl".into(), status(&["cl.isra.0", "cl"]));
+    let mut sb = StoreBuilder::default();
+    sb.add("old-1", &a);
+    sb.add("new-2", &b);
+    // The new image again without function status: every function it lists counts.
+    b.func_status.clear();
+    sb.add("new-3", &b);
+    let images: Vec<ImageMeta> = ["old-1", "new-2", "new-3"]
+        .iter()
+        .map(|id| ImageMeta {
+            id: id.to_string(),
+            ..Default::default()
+        })
+        .collect();
+    let (default, groups) = infer_groups(&images, Some("old-1"));
+    let m = Manifest {
+        format: 1,
+        name: "t".into(),
+        store: "t.dsf".into(),
+        default,
+        infer_groups: false,
+        images,
+        groups,
+    };
+    let ds = Dataset::from_parts(
+        &m.to_toml(),
+        depsurf_image::Bytes::from_vec(sb.finish()),
+        "test",
+    )
+    .unwrap();
+    assert_eq!(ds.prototype_funcs("old-1").unwrap().unwrap(), ["f", "kept"]);
+    assert_eq!(ds.prototype_funcs("new-3").unwrap(), None);
+    let d = diff_images(&ds, "old-1", "new-2", &[Kind::Func]).unwrap();
+    let f = &d.kinds[0];
+    assert_eq!(f.counted, Some(depsurf_diff::images::FuncCount::Prototypes));
+    assert_eq!(
+        (f.old, f.new, f.added, f.removed, f.changed),
+        (2, 3, 2, 1, 1)
+    );
+    assert_eq!(f.added_names, ["cl", "inl"]);
+    assert_eq!(f.removed_names, ["f"]);
+    assert_eq!(f.changed_items[0].0, "kept");
+    // Without status on one side, that side lists every function its types give.
+    let d = diff_images(&ds, "old-1", "new-3", &[Kind::Func]).unwrap();
+    let f = &d.kinds[0];
+    assert_eq!(f.counted, Some(depsurf_diff::images::FuncCount::Listed));
+    assert_eq!((f.old, f.new), (2, 5));
+}

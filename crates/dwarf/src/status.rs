@@ -86,6 +86,20 @@ pub fn classify<'a>(
     keep_callers: bool,
 ) -> BTreeMap<String, FuncStatus> {
     let index = Index::new(units);
+    // Functions an assembler unit defines are global when their symbol is: the assembler
+    // writes `DW_AT_external` false for a weak one (`memcpy`, an alias of `__memcpy`).
+    let exported: std::collections::HashSet<(&str, u64)> = symbols
+        .iter()
+        .filter(|s| s.bind != "LOCAL")
+        .map(|s| (s.name.as_str(), s.addr))
+        .collect();
+    let external = |c: &Sub<'a>| -> bool {
+        c.external
+            || (units[c.cu as usize].assembly
+                && c.name
+                    .zip(c.addr)
+                    .is_some_and(|(n, a)| exported.contains(&(n, a))))
+    };
     let mut entries: HashMap<Key<'a>, Building<'a>> = HashMap::new();
     let loc_of = |c: &Sub<'a>| -> String {
         let u = &units[c.cu as usize];
@@ -96,7 +110,7 @@ pub fn classify<'a>(
     };
     let key_of = |c: &Sub<'a>| -> Option<Key<'a>> {
         let name = c.name.filter(|n| !skip_name(n))?;
-        Some(if c.external {
+        Some(if external(c) {
             Key {
                 name,
                 external: true,
@@ -124,7 +138,7 @@ pub fn classify<'a>(
             let b = entries.entry(key).or_insert_with(|| Building {
                 entry: FuncEntry {
                     addr: 0,
-                    external: c.external,
+                    external: external(c),
                     loc: loc_of(c),
                     file: units[c.cu as usize].name.clone(),
                     inline: InlineAttr::from_dwarf(c.inline),
@@ -230,4 +244,66 @@ pub fn classify<'a>(
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::walk::{Sub, UnitOut};
+
+    fn sub(off: usize, name: &'static str, addr: u64) -> Sub<'static> {
+        Sub {
+            off,
+            cu: 0,
+            name: Some(name),
+            external: false,
+            declaration: false,
+            inline: None,
+            decl_file: None,
+            decl_line: 0,
+            addr: Some(addr),
+            origin: None,
+        }
+    }
+
+    fn sym(name: &str, addr: u64, bind: &'static str) -> SymInfo {
+        SymInfo {
+            name: name.into(),
+            addr,
+            size: 16,
+            section: ".text".into(),
+            bind,
+        }
+    }
+
+    /// The assembler writes `DW_AT_external` false for `memcpy` (a weak alias of
+    /// `__memcpy`): its symbol says it is global. A local one stays static; a C unit's
+    /// flag is its own.
+    #[test]
+    fn assembler_functions_are_global_when_their_symbol_is() {
+        let asm = UnitOut {
+            name: "arch/x86/lib/memcpy_64.S".into(),
+            assembly: true,
+            subs: vec![sub(1, "memcpy", 0x100), sub(2, "local_helper", 0x200)],
+            ..UnitOut::default()
+        };
+        let mut c = UnitOut {
+            index: 1,
+            name: "lib/x.c".into(),
+            subs: vec![sub(3, "weak_c", 0x300)],
+            ..UnitOut::default()
+        };
+        c.subs[0].cu = 1;
+        let symbols = [
+            sym("__memcpy", 0x100, "GLOBAL"),
+            sym("memcpy", 0x100, "WEAK"),
+            sym("local_helper", 0x200, "LOCAL"),
+            sym("weak_c", 0x300, "WEAK"),
+        ];
+        let st = classify(&[asm, c], &symbols, true);
+        assert_eq!(st["memcpy"].collision, Collision::UniqueGlobal);
+        assert!(st["memcpy"].entries[0].external);
+        assert_eq!(st["local_helper"].collision, Collision::UniqueStatic);
+        assert_eq!(st["weak_c"].collision, Collision::UniqueStatic);
+    }
 }

@@ -60,6 +60,9 @@ pub struct UnitOut<'a> {
     /// The unit's source file, relative to the kernel tree.
     pub name: String,
     pub rust: bool,
+    /// An assembler unit (`DW_LANG_Mips_Assembler`): the assembler writes `DW_AT_external`
+    /// false for a weak symbol, so whether its functions are global is the symbols' to say.
+    pub assembly: bool,
     /// Declaration file index → path relative to the kernel tree (for indices used).
     pub files: HashMap<u64, String>,
     pub subs: Vec<Sub<'a>>,
@@ -68,6 +71,7 @@ pub struct UnitOut<'a> {
 }
 
 const DW_LANG_RUST: u16 = 0x1c;
+const DW_LANG_MIPS_ASSEMBLER: u16 = 0x8001;
 
 pub fn str_of<'a>(
     dwarf: &gimli::Dwarf<R<'a>>,
@@ -214,9 +218,9 @@ pub fn scan_unit<'a>(
                 let a = entries.read_attribute(*spec).map_err(ctx)?;
                 if a.name() == dw::DW_AT_language
                     && let AttributeValue::Language(l) = a.value()
-                    && l.0 == DW_LANG_RUST
                 {
-                    out.rust = true;
+                    out.rust = l.0 == DW_LANG_RUST;
+                    out.assembly = l.0 == DW_LANG_MIPS_ASSEMBLER;
                 }
             }
             if out.rust {

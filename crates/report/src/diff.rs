@@ -28,7 +28,7 @@ pub const CHANGE_NAMES: [&str; 16] = [
 ];
 
 fn kind_json(k: &KindDiff) -> Value {
-    json!({
+    let mut v = json!({
         "old": k.old,
         "new": k.new,
         "added": k.added,
@@ -43,7 +43,11 @@ fn kind_json(k: &KindDiff) -> Value {
                 "changes": c.iter().cloned().map(change_report).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         },
-    })
+    });
+    if let Some(c) = k.counted {
+        v["counted"] = json!(c);
+    }
+    v
 }
 
 /// `{"schema": 1, "old": id, "new": id, "kinds": {"Struct": {...}, "Function": {...}}}`.
@@ -112,6 +116,9 @@ pub fn markdown(d: &ImageDiff) -> String {
             k.removed,
             k.changed
         );
+    }
+    if let Some(c) = d.kinds.iter().find_map(|k| k.counted) {
+        let _ = writeln!(o, "\nFunction: {}.", c.describe());
     }
     let used: Vec<&str> = CHANGE_NAMES
         .iter()

@@ -173,6 +173,21 @@ impl Dataset {
         })
     }
 
+    /// The functions of image `id` whose prototype the image's type data has as the study
+    /// derives it: those with a definition in DWARF and a function symbol of exactly their
+    /// name (what pahole encodes as BTF `FUNC`), sorted. `None` when the image's function
+    /// status is unknown (no DWARF): then its functions are those its types list, its BTF
+    /// `FUNC`s when its types came from BTF.
+    pub fn prototype_funcs(&self, id: &str) -> Result<Option<Vec<&str>>, StoreError> {
+        let Some(slot) = self.slot(id) else {
+            return Ok(None);
+        };
+        if !self.has_facet(id, Facet::FuncStatus)? {
+            return Ok(None);
+        }
+        self.store.prototype_funcs(slot).map(Some)
+    }
+
     /// What image `id` allows on the function symbol `name` (also a suffixed clone such as
     /// `foo.isra.0`): whether ftrace can patch it (fentry, fexit), whether kprobes refuse
     /// it, and why. `None` when unknown for the image (or no such image).

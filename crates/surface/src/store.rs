@@ -1235,6 +1235,34 @@ impl Store {
             .unwrap_or_default())
     }
 
+    /// The functions of image `image` that have a definition in DWARF (a function status)
+    /// and a function symbol of exactly their name, sorted: the functions pahole encodes as
+    /// BTF `FUNC` from DWARF, so those the study counts (it encodes every image's BTF from
+    /// its DWARF). Fully inlined functions and those only compiled as clones
+    /// (`foo.isra.0`) have no such symbol. Empty when the image has no function status.
+    pub fn prototype_funcs(&self, image: usize) -> Result<Vec<&str>, StoreError> {
+        let (Some(nodes), Some(index)) = (&self.statuses, &self.status_index) else {
+            return Ok(Vec::new());
+        };
+        let strings = self.strings()?;
+        let index = self.decode_index(index)?;
+        let Some(entries) = index.images.get(image) else {
+            return Ok(Vec::new());
+        };
+        let nodes = Self::decode(&self.data, nodes)?;
+        let mut out = Vec::new();
+        for &(name, id) in entries {
+            let node = nodes
+                .get(id as usize)
+                .ok_or_else(|| corrupt("function status out of range"))?;
+            // Strings are stored once: a symbol of the same name has the same id.
+            if node.symbols.iter().any(|y| y.name == name) {
+                out.push(strings.get(name));
+            }
+        }
+        Ok(out)
+    }
+
     /// Every image's traceability, decoded on first use; empty for stores before version 5.
     fn traces(&self) -> Result<&[Option<TraceIndex>], StoreError> {
         let Some(sec) = &self.traces else {
