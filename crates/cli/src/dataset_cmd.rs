@@ -239,7 +239,15 @@ pub fn import(args: &ImportArgs, quiet: bool) -> Result<ExitCode> {
             Some(m.name),
             (!m.infer_groups).then_some(m.groups),
         ),
-        None => (None, None, None),
+        // The research system's own dataset: its groups as it defines them, when every
+        // image's name gave its identity.
+        None => {
+            let metas: Vec<ImageMeta> = images.iter().map(|(m, _)| m.clone()).collect();
+            match research::research_groups(&metas, args.default.as_deref()) {
+                Some((default, groups)) => (Some(default), None, Some(groups)),
+                None => (None, None, None),
+            }
+        }
     };
     dataset::write(
         &args.dataset,
@@ -317,7 +325,8 @@ pub fn show(args: &ShowArgs) -> Result<ExitCode> {
             .as_ref()
             .map(|r| format!(" (each compared with {})", r.label))
             .unwrap_or_default();
-        let _ = writeln!(o, "  {:<9} {}{reference}", g.name, labels.join(" "));
+        let hidden = if g.report { "" } else { "; not in reports" };
+        let _ = writeln!(o, "  {:<9} {}{reference}{hidden}", g.name, labels.join(" "));
     }
     emit(o.as_bytes())?;
     Ok(ExitCode::SUCCESS)

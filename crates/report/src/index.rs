@@ -82,7 +82,7 @@ pub fn matches(pattern: &str, name: &str) -> bool {
 /// The index of `kind`, restricted to names matching `pattern`.
 pub fn build(ds: &Dataset, kind: Kind, pattern: Option<&str>) -> Result<Index, StoreError> {
     let mut columns = Vec::new();
-    for g in &ds.manifest.groups {
+    for g in ds.manifest.report_groups() {
         for l in &g.images {
             columns.push(Column {
                 group: g.name.clone(),
@@ -99,7 +99,7 @@ pub fn build(ds: &Dataset, kind: Kind, pattern: Option<&str>) -> Result<Index, S
     for name in names {
         let mut look = Lookup::new(ds, kind, &name);
         let mut cells = Vec::with_capacity(columns.len());
-        for g in &ds.manifest.groups {
+        for g in ds.manifest.report_groups() {
             let mut changed = false;
             let mut prev: Option<&str> = g.reference.as_ref().map(|r| r.image.as_str());
             for l in &g.images {

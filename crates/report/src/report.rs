@@ -137,7 +137,7 @@ pub fn build(ds: &Dataset, kind: Kind, name: &str) -> Result<Report, ReportError
     let mut look = Lookup::new(ds, kind, name);
     let mut found = false;
     let mut groups = Vec::new();
-    for g in &ds.manifest.groups {
+    for g in ds.manifest.report_groups() {
         let mut status = Vec::new();
         for l in &g.images {
             let def = look.get(&l.image)?;
