@@ -1091,14 +1091,89 @@ pub fn export(
     tmp.finish().map_err(io(out))
 }
 
-/// Reads every image of a research layout.
+/// Reads every image of a research layout. A kind whose file an image lacks is unknown for
+/// it (`missing`), not empty: the research system's public copy leaves out `types_struct/`,
+/// `types_func/` and `func_groups/`, and the structs and functions it still gives (those of
+/// the tracepoints) are not all the image has.
 pub fn import(root: &Path) -> Result<Vec<(ImageMeta, Surface)>, ResearchError> {
     let mut out = Vec::new();
     for name in list_images(root)? {
-        let s = import_image(root, &name)?;
-        out.push((image_meta(root, &name), s));
+        let mut s = import_image(root, &name)?;
+        let mut meta = image_meta(root, &name);
+        mark_unknown(root, &mut meta, &mut s);
+        out.push((meta, s));
     }
     Ok(out)
+}
+
+/// Records in `meta` what the layout cannot tell about its image: kinds whose file is not
+/// there, and what the layout never holds (variables, traceability). LSM hooks without a
+/// `lsm_hooks/` file are derived when the image's structs and functions are there, as
+/// extraction derives them.
+fn mark_unknown(root: &Path, meta: &mut ImageMeta, s: &mut Surface) {
+    use crate::model::{Facet, Kind};
+    let image = meta.id.clone();
+    let has = |dir: &str, ext: &str| root.join(dir).join(format!("{image}.{ext}")).is_file();
+    let mut lacking: Vec<&str> = Vec::new();
+    let missing = |meta: &mut ImageMeta, kind: Kind| {
+        if !meta.missing.contains(&kind) {
+            meta.missing.push(kind);
+        }
+    };
+    for (dir, ext, kind, what) in [
+        ("types_struct", "jsonl", Kind::Struct, "structs"),
+        ("types_union", "jsonl", Kind::Union, "unions"),
+        ("types_enum", "jsonl", Kind::Enum, "enums"),
+        ("types_func", "jsonl", Kind::Func, "functions"),
+        ("tracepoints", "jsonl", Kind::Tracepoint, "tracepoints"),
+        ("syscalls", "json", Kind::Syscall, "system calls"),
+        ("config", "config", Kind::Config, "config options"),
+        ("kfuncs", "jsonl", Kind::Kfunc, "kfuncs"),
+    ] {
+        if !has(dir, ext) {
+            missing(meta, kind);
+            lacking.push(what);
+        }
+    }
+    if !has("lsm_hooks", "jsonl") {
+        if has("types_struct", "jsonl") && has("types_func", "jsonl") {
+            crate::extract::lsm_hooks(s);
+        } else {
+            missing(meta, Kind::Lsm);
+            lacking.push("LSM hooks");
+        }
+    }
+    if !has("func_groups", "jsonl") {
+        if !meta.unknown.contains(&Facet::FuncStatus) {
+            meta.unknown.push(Facet::FuncStatus);
+        }
+        lacking.push("function status");
+    }
+    // Never part of the layout.
+    missing(meta, Kind::Var);
+    if !meta.unknown.contains(&Facet::Traceability) {
+        meta.unknown.push(Facet::Traceability);
+    }
+    lacking.extend(["variables", "traceability"]);
+    meta.missing.sort();
+    let why = format!(
+        "not in the research layout for this image: {}",
+        list_words(&lacking)
+    );
+    meta.pending = Some(match meta.pending.take() {
+        Some(p) if !p.contains(&why) => format!("{p}; {why}"),
+        Some(p) => p,
+        None => why,
+    });
+}
+
+/// `a, b and c`.
+fn list_words(w: &[&str]) -> String {
+    match w {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Counts per research directory, for messages.
