@@ -262,6 +262,14 @@ fn data_kinds<'a>(
             let mut parts = Vec::new();
             for t in tables {
                 let mut part = format!("{} {}", t.entries.len(), t.symbol);
+                if !t.unimplemented.is_empty() {
+                    part.push_str(&format!(
+                        " ({} slots not implemented)",
+                        t.unimplemented.len()
+                    ));
+                    s.ni_syscalls
+                        .insert(t.abi.to_string(), t.unimplemented.iter().copied().collect());
+                }
                 if !t.unprefixed.is_empty() || !t.unnamed.is_empty() {
                     part.push_str(&format!(
                         " ({} named by an unprefixed symbol, {} by none)",
