@@ -11,7 +11,7 @@
 //! ```
 //! Export writes into a temporary directory renamed into place at the end.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 use crate::extract::ImageMeta;
 use crate::manifest::Manifest;
 use crate::model::{
-    Callers, Collision, Composite, Enum, FuncEntry, FuncStatus, FuncSymbol, InlineAttr, InlineType,
-    Member, Param, Proto, Surface, Tracepoint, TypeRef,
+    Callers, Collision, Composite, Enum, Facet, FuncEntry, FuncStatus, FuncSymbol, InlineAttr,
+    InlineType, Kind, Member, Param, Proto, Surface, Tracepoint, TypeRef,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -46,10 +46,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ResearchError + '_ {
     }
 }
 
-const DIRS: [&str; 8] = [
+const DIRS: [&str; 9] = [
     "types_struct",
     "types_union",
     "types_enum",
+    "types_int",
     "types_func",
     "func_groups",
     "tracepoints",
@@ -175,31 +176,53 @@ pub fn tracepoint_json(event: &str, tp: &Tracepoint, s: &Surface) -> Value {
     v
 }
 
-/// A system call table: `{"0": "read", ...}`.
-pub fn syscalls_json(t: &BTreeMap<u32, String>) -> Value {
-    Value::Object(
-        t.iter()
-            .map(|(nr, n)| (nr.to_string(), Value::String(n.clone())))
-            .collect(),
-    )
+/// The research layout's name for a slot that holds `sys_ni_syscall`.
+pub const NI_SYSCALL: &str = "ni_syscall";
+
+/// A system call table as the research layout has it: every slot by number, those of
+/// `sys_ni_syscall` named [`NI_SYSCALL`] (`{"0": "read", ..., "134": "ni_syscall"}`).
+pub fn syscall_table<'a>(
+    t: &'a BTreeMap<u32, String>,
+    ni: Option<&BTreeSet<u32>>,
+) -> BTreeMap<u32, &'a str> {
+    let mut out: BTreeMap<u32, &str> = t.iter().map(|(&nr, n)| (nr, n.as_str())).collect();
+    for &nr in ni.into_iter().flatten() {
+        out.entry(nr).or_insert(NI_SYSCALL);
+    }
+    out
 }
 
-fn syscalls_from_json(v: &Value, path: &Path) -> Result<BTreeMap<u32, String>, ResearchError> {
+/// A system call table read from the research layout: the calls, and the slots named
+/// [`NI_SYSCALL`] apart.
+fn syscalls_from_json(
+    v: &Value,
+    path: &Path,
+) -> Result<(BTreeMap<u32, String>, BTreeSet<u32>), ResearchError> {
     let bad = |what: String| ResearchError::Invalid(format!("{}: {what}", path.display()));
     let obj = v
         .as_object()
         .ok_or_else(|| bad("expected an object of number: name".into()))?;
-    obj.iter()
-        .map(|(k, n)| {
-            let nr = k
-                .parse::<u32>()
-                .map_err(|_| bad(format!("{k:?} is not a system call number")))?;
-            let name = n
-                .as_str()
-                .ok_or_else(|| bad(format!("the name of {nr} is not a string")))?;
-            Ok((nr, name.to_string()))
-        })
-        .collect()
+    let mut table = BTreeMap::new();
+    let mut ni = BTreeSet::new();
+    for (k, n) in obj {
+        let nr = k
+            .parse::<u32>()
+            .map_err(|_| bad(format!("{k:?} is not a system call number")))?;
+        let name = n
+            .as_str()
+            .ok_or_else(|| bad(format!("the name of {nr} is not a string")))?;
+        if name == NI_SYSCALL {
+            ni.insert(nr);
+        } else {
+            table.insert(nr, name.to_string());
+        }
+    }
+    Ok((table, ni))
+}
+
+/// An integer type as `types_int/` has it.
+pub fn int_json(name: &str, size: u32) -> Value {
+    json!({"kind": "INT", "name": name, "size": size})
 }
 
 pub fn func_group_json(name: &str, f: &FuncStatus) -> Value {
@@ -421,13 +444,17 @@ pub fn import_image(root: &Path, image: &str) -> Result<Surface, ResearchError> 
     }
     let mut s = Surface::default();
     let file = |dir: &str, ext: &str| root.join(dir).join(format!("{image}.{ext}"));
+    // The names of each file in the order of its lines, so export writes them back so.
+    let mut order: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (dir, is_struct) in [("types_struct", true), ("types_union", false)] {
         let p = file(dir, "jsonl");
         if !p.exists() {
             continue;
         }
+        let names = order.entry(dir.to_string()).or_default();
         read_jsonl(&p, |r, v| {
             let name = r.str(&v, "name")?.to_string();
+            names.push(name.clone());
             let mut members = Vec::new();
             r.members(&v, 0, &mut members, &mut 0, 0)?;
             let c = Composite {
@@ -445,6 +472,7 @@ pub fn import_image(root: &Path, image: &str) -> Result<Surface, ResearchError> 
     }
     let p = file("types_enum", "jsonl");
     if p.exists() {
+        let names = order.entry("types_enum".to_string()).or_default();
         read_jsonl(&p, |r, v| {
             let name = r.str(&v, "name")?.to_string();
             let size = r.u32(&v, "size").unwrap_or(4);
@@ -467,6 +495,9 @@ pub fn import_image(root: &Path, image: &str) -> Result<Surface, ResearchError> 
             } else {
                 name
             };
+            if !names.contains(&key) {
+                names.push(key.clone());
+            }
             match s.enums.get_mut(&key) {
                 Some(e) if key == "(anon)" => e.values.extend(values),
                 Some(_) => {}
@@ -486,8 +517,10 @@ pub fn import_image(root: &Path, image: &str) -> Result<Surface, ResearchError> 
         if !p.exists() {
             continue;
         }
+        let names = order.entry(dir.to_string()).or_default();
         read_jsonl(&p, |r, v| {
             let name = r.str(&v, "name")?.to_string();
+            names.push(name.clone());
             let proto = r.proto(
                 v.get("type")
                     .ok_or_else(|| r.bad("function without \"type\""))?,
@@ -499,8 +532,10 @@ pub fn import_image(root: &Path, image: &str) -> Result<Surface, ResearchError> 
     }
     let p = file("func_groups", "jsonl");
     if p.exists() {
+        let names = order.entry("func_groups".to_string()).or_default();
         read_jsonl(&p, |r, v| {
             let name = r.str(&v, "name")?.to_string();
+            names.push(name.clone());
             let collision = Collision::parse(r.str(&v, "collision_type")?)
                 .ok_or_else(|| r.bad("unknown collision_type"))?;
             let inline = InlineType::parse(r.str(&v, "inline_type")?)
@@ -586,8 +621,10 @@ pub fn import_image(root: &Path, image: &str) -> Result<Surface, ResearchError> 
     }
     let p = file("tracepoints", "jsonl");
     if p.exists() {
+        let names = order.entry("tracepoints".to_string()).or_default();
         read_jsonl(&p, |r, v| {
             let event = r.str(&v, "event_name")?.to_string();
+            names.push(event.clone());
             let tp = Tracepoint {
                 class: r.str(&v, "class_name")?.to_string(),
                 system: v
@@ -632,17 +669,35 @@ pub fn import_image(root: &Path, image: &str) -> Result<Surface, ResearchError> 
         let data = std::fs::read(&p).map_err(io(&p))?;
         let v: Value = serde_json::from_slice(&data)
             .map_err(|e| ResearchError::Invalid(format!("{}: {e}", p.display())))?;
+        let mut keep_ni = |abi: &str, ni: BTreeSet<u32>| {
+            if !ni.is_empty() {
+                s.ni_syscalls.insert(abi.to_string(), ni);
+            }
+        };
         if dir == "syscalls" {
-            s.syscalls = syscalls_from_json(&v, &p)?;
+            let (table, ni) = syscalls_from_json(&v, &p)?;
+            s.syscalls = table;
+            keep_ni("", ni);
         } else {
             let obj = v.as_object().ok_or_else(|| {
                 ResearchError::Invalid(format!("{}: expected an object of tables", p.display()))
             })?;
             for (abi, t) in obj {
-                s.compat_syscalls
-                    .insert(abi.clone(), syscalls_from_json(t, &p)?);
+                let (table, ni) = syscalls_from_json(t, &p)?;
+                s.compat_syscalls.insert(abi.clone(), table);
+                keep_ni(abi, ni);
             }
         }
+    }
+    let p = file("types_int", "jsonl");
+    if p.exists() {
+        let names = order.entry("types_int".to_string()).or_default();
+        read_jsonl(&p, |r, v| {
+            let name = r.str(&v, "name")?.to_string();
+            names.push(name.clone());
+            s.ints.entry(name).or_insert(r.u32(&v, "size")?);
+            Ok(())
+        })?;
     }
     let p = file("config", "config");
     if p.exists() {
@@ -650,7 +705,10 @@ pub fn import_image(root: &Path, image: &str) -> Result<Surface, ResearchError> 
         let cfg = depsurf_image::config::Config::parse(&data)
             .map_err(|e| ResearchError::Invalid(format!("{}: {e}", p.display())))?;
         s.config = cfg.set;
+        // Parsed, so text: the file itself is written back by export.
+        s.config_text = Some(String::from_utf8_lossy(&data).into_owned());
     }
+    s.file_order = order;
     Ok(s)
 }
 
@@ -992,6 +1050,45 @@ pub fn research_groups(
     Some((d.id.clone(), groups))
 }
 
+/// The entries of `map` in the order `order` names them (those of its names the map has),
+/// then the others by name.
+fn in_order<'a, V>(
+    map: &'a BTreeMap<String, V>,
+    order: Option<&'a Vec<String>>,
+) -> Vec<(&'a String, &'a V)> {
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(map.len());
+    for n in order.into_iter().flatten() {
+        if let Some((k, v)) = map.get_key_value(n)
+            && seen.insert(k.as_str())
+        {
+            out.push((k, v));
+        }
+    }
+    out.extend(map.iter().filter(|(k, _)| !seen.contains(k.as_str())));
+    out
+}
+
+/// The image's config file: the text it was read from when that sets exactly the options
+/// the surface has, else `CONFIG_<name>=<value>` lines by name.
+fn config_text(s: &Surface) -> String {
+    if let Some(t) = &s.config_text
+        && depsurf_image::config::Config::parse(t.as_bytes()).is_ok_and(|c| c.set == s.config)
+    {
+        return t.clone();
+    }
+    s.config
+        .iter()
+        .map(|(k, v)| format!("CONFIG_{k}={v}\n"))
+        .collect()
+}
+
+/// One JSON value, indented by two spaces as the research layout's `.json` files are.
+fn write_json(path: &Path, v: &impl serde::Serialize) -> Result<(), ResearchError> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| io(path)(e.into()))?;
+    std::fs::write(path, text).map_err(io(path))
+}
+
 fn write_lines(path: &Path, lines: impl Iterator<Item = Value>) -> Result<(), ResearchError> {
     let f = std::fs::File::create(path).map_err(io(path))?;
     let mut w = BufWriter::new(f);
@@ -1028,61 +1125,102 @@ pub fn export(
             )));
         }
         let f = |d: &str, ext: &str| tmp.path().join(d).join(format!("{}.{ext}", meta.id));
-        write_lines(
-            &f("types_struct", "jsonl"),
-            s.structs
-                .iter()
-                .map(|(n, c)| composite_json("STRUCT", n, c)),
-        )?;
-        write_lines(
-            &f("types_union", "jsonl"),
-            s.unions.iter().map(|(n, c)| composite_json("UNION", n, c)),
-        )?;
-        write_lines(
-            &f("types_enum", "jsonl"),
-            s.enums.iter().map(|(n, e)| enum_json(n, e)),
-        )?;
-        write_lines(
-            &f("types_func", "jsonl"),
-            s.funcs.iter().map(|(n, p)| func_json(n, p)),
-        )?;
-        write_lines(
-            &f("func_groups", "jsonl"),
-            s.func_status.iter().map(|(n, st)| func_group_json(n, st)),
-        )?;
-        write_lines(
-            &f("tracepoints", "jsonl"),
-            s.tracepoints
-                .iter()
-                .map(|(n, tp)| tracepoint_json(n, tp, s)),
-        )?;
-        let p = f("syscalls", "json");
-        std::fs::write(&p, syscalls_json(&s.syscalls).to_string()).map_err(io(&p))?;
-        if !s.compat_syscalls.is_empty() {
-            let v = Value::Object(
-                s.compat_syscalls
-                    .iter()
-                    .map(|(abi, t)| (abi.clone(), syscalls_json(t)))
-                    .collect(),
-            );
-            let p = f("syscalls_compat", "json");
-            std::fs::write(&p, v.to_string()).map_err(io(&p))?;
+        // A kind the image's inputs could not give has no file, as in the research layout.
+        let known = |k: Kind| !meta.missing.contains(&k);
+        let order = |dir: &str| s.file_order.get(dir);
+        if known(Kind::Struct) {
+            write_lines(
+                &f("types_struct", "jsonl"),
+                in_order(&s.structs, order("types_struct"))
+                    .into_iter()
+                    .map(|(n, c)| composite_json("STRUCT", n, c)),
+            )?;
         }
-        write_lines(
-            &f("lsm_hooks", "jsonl"),
-            s.lsm_hooks.iter().map(|(n, p)| func_json(n, p)),
-        )?;
-        write_lines(
-            &f("kfuncs", "jsonl"),
-            s.kfuncs.iter().map(|(n, p)| func_json(n, p)),
-        )?;
-        let cfg: String = s
-            .config
-            .iter()
-            .map(|(k, v)| format!("CONFIG_{k}={v}\n"))
-            .collect();
-        let p = f("config", "config");
-        std::fs::write(&p, cfg).map_err(io(&p))?;
+        if known(Kind::Union) {
+            write_lines(
+                &f("types_union", "jsonl"),
+                in_order(&s.unions, order("types_union"))
+                    .into_iter()
+                    .map(|(n, c)| composite_json("UNION", n, c)),
+            )?;
+        }
+        if known(Kind::Enum) {
+            write_lines(
+                &f("types_enum", "jsonl"),
+                in_order(&s.enums, order("types_enum"))
+                    .into_iter()
+                    .map(|(n, e)| enum_json(n, e)),
+            )?;
+        }
+        if !s.ints.is_empty() {
+            write_lines(
+                &f("types_int", "jsonl"),
+                in_order(&s.ints, order("types_int"))
+                    .into_iter()
+                    .map(|(n, &size)| int_json(n, size)),
+            )?;
+        }
+        if known(Kind::Func) {
+            write_lines(
+                &f("types_func", "jsonl"),
+                in_order(&s.funcs, order("types_func"))
+                    .into_iter()
+                    .map(|(n, p)| func_json(n, p)),
+            )?;
+        }
+        if !meta.unknown.contains(&Facet::FuncStatus) && !s.func_status.is_empty() {
+            write_lines(
+                &f("func_groups", "jsonl"),
+                in_order(&s.func_status, order("func_groups"))
+                    .into_iter()
+                    .map(|(n, st)| func_group_json(n, st)),
+            )?;
+        }
+        if known(Kind::Tracepoint) {
+            write_lines(
+                &f("tracepoints", "jsonl"),
+                in_order(&s.tracepoints, order("tracepoints"))
+                    .into_iter()
+                    .map(|(n, tp)| tracepoint_json(n, tp, s)),
+            )?;
+        }
+        if known(Kind::Syscall) {
+            let native = syscall_table(&s.syscalls, s.ni_syscalls.get(""));
+            write_json(&f("syscalls", "json"), &native)?;
+            let empty = BTreeMap::new();
+            let compat: BTreeMap<&str, BTreeMap<u32, &str>> = s
+                .compat_syscalls
+                .keys()
+                .chain(s.ni_syscalls.keys().filter(|a| !a.is_empty()))
+                .map(|abi| {
+                    let t = s.compat_syscalls.get(abi).unwrap_or(&empty);
+                    (abi.as_str(), syscall_table(t, s.ni_syscalls.get(abi)))
+                })
+                .collect();
+            if !compat.is_empty() {
+                write_json(&f("syscalls_compat", "json"), &compat)?;
+            }
+        }
+        if known(Kind::Lsm) {
+            write_lines(
+                &f("lsm_hooks", "jsonl"),
+                in_order(&s.lsm_hooks, order("lsm_hooks"))
+                    .into_iter()
+                    .map(|(n, p)| func_json(n, p)),
+            )?;
+        }
+        if known(Kind::Kfunc) {
+            write_lines(
+                &f("kfuncs", "jsonl"),
+                in_order(&s.kfuncs, order("kfuncs"))
+                    .into_iter()
+                    .map(|(n, p)| func_json(n, p)),
+            )?;
+        }
+        if known(Kind::Config) {
+            let p = f("config", "config");
+            std::fs::write(&p, config_text(s)).map_err(io(&p))?;
+        }
     }
     if let Some(m) = manifest {
         let p = tmp.path().join("depsurf-manifest.toml");
