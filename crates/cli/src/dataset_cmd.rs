@@ -227,6 +227,16 @@ pub struct ImportArgs {
 pub fn import(args: &ImportArgs, quiet: bool) -> Result<ExitCode> {
     let images = research::import(&args.dir)?;
     let n = images.len();
+    if let Some(d) = &args.default
+        && !images.iter().any(|(m, _)| &m.id == d)
+    {
+        let ids: Vec<&str> = images.iter().map(|(m, _)| m.id.as_str()).collect();
+        bail!(
+            "--default {d}: {} has no such image; its images: {}",
+            args.dir.display(),
+            ids.join(", ")
+        );
+    }
     let exported = match std::fs::read_to_string(args.dir.join("depsurf-manifest.toml")) {
         Ok(t) => Some(depsurf_surface::manifest::Manifest::parse(&t).map_err(|e| {
             anyhow::anyhow!("{}: {e}", args.dir.join("depsurf-manifest.toml").display())

@@ -1249,7 +1249,6 @@ pub fn import(root: &Path) -> Result<Vec<(ImageMeta, Surface)>, ResearchError> {
 /// `lsm_hooks/` file are derived when the image's structs and functions are there, as
 /// extraction derives them.
 fn mark_unknown(root: &Path, meta: &mut ImageMeta, s: &mut Surface) {
-    use crate::model::{Facet, Kind};
     let image = meta.id.clone();
     let has = |dir: &str, ext: &str| root.join(dir).join(format!("{image}.{ext}")).is_file();
     let mut lacking: Vec<&str> = Vec::new();
