@@ -227,6 +227,16 @@ pub struct ImportArgs {
 pub fn import(args: &ImportArgs, quiet: bool) -> Result<ExitCode> {
     let images = research::import(&args.dir)?;
     let n = images.len();
+    if let Some(d) = &args.default
+        && !images.iter().any(|(m, _)| &m.id == d)
+    {
+        let ids: Vec<&str> = images.iter().map(|(m, _)| m.id.as_str()).collect();
+        bail!(
+            "--default {d}: {} has no such image; its images: {}",
+            args.dir.display(),
+            ids.join(", ")
+        );
+    }
     let exported = match std::fs::read_to_string(args.dir.join("depsurf-manifest.toml")) {
         Ok(t) => Some(depsurf_surface::manifest::Manifest::parse(&t).map_err(|e| {
             anyhow::anyhow!("{}: {e}", args.dir.join("depsurf-manifest.toml").display())
@@ -239,7 +249,15 @@ pub fn import(args: &ImportArgs, quiet: bool) -> Result<ExitCode> {
             Some(m.name),
             (!m.infer_groups).then_some(m.groups),
         ),
-        None => (None, None, None),
+        // The research system's own dataset: its groups as it defines them, when every
+        // image's name gave its identity.
+        None => {
+            let metas: Vec<ImageMeta> = images.iter().map(|(m, _)| m.clone()).collect();
+            match research::research_groups(&metas, args.default.as_deref()) {
+                Some((default, groups)) => (Some(default), None, Some(groups)),
+                None => (None, None, None),
+            }
+        }
     };
     dataset::write(
         &args.dataset,
@@ -317,7 +335,8 @@ pub fn show(args: &ShowArgs) -> Result<ExitCode> {
             .as_ref()
             .map(|r| format!(" (each compared with {})", r.label))
             .unwrap_or_default();
-        let _ = writeln!(o, "  {:<9} {}{reference}", g.name, labels.join(" "));
+        let hidden = if g.report { "" } else { "; not in reports" };
+        let _ = writeln!(o, "  {:<9} {}{reference}{hidden}", g.name, labels.join(" "));
     }
     emit(o.as_bytes())?;
     Ok(ExitCode::SUCCESS)

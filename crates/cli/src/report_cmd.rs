@@ -123,6 +123,27 @@ pub struct ListArgs {
 
 pub fn list(args: &ListArgs) -> Result<ExitCode> {
     let ds = args.dataset.load()?;
+    // Names of a kind some images cannot list are not all there are: say so (the index
+    // pages mark those images' cells unknown).
+    let unknown = ds.unknown_in(args.kind);
+    if !unknown.is_empty() {
+        let mut some = unknown
+            .iter()
+            .take(3)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if unknown.len() > 3 {
+            some.push_str(&format!(" and {} more", unknown.len() - 3));
+        }
+        eprintln!(
+            "depsurf: note: {}s are unknown in {} of {} images ({some}): their inputs did not \
+             list them, so the names below are only those known",
+            args.kind.as_str(),
+            unknown.len(),
+            ds.images().len()
+        );
+    }
     let text = match args.format {
         ListFormat::Text => {
             let names = depsurf_report::suggest::all_names(&ds, args.kind)?;

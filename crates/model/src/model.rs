@@ -452,7 +452,7 @@ pub struct Surface {
     #[serde(default)]
     pub tracepoints: BTreeMap<String, Tracepoint>,
     /// The native system call table: number → name (prefixes such as `__x64_sys_`
-    /// stripped; unimplemented numbers left out).
+    /// stripped; unimplemented numbers left out: see `ni_syscalls`).
     #[serde(default)]
     pub syscalls: BTreeMap<u32, String>,
     /// Compatibility tables by ABI (`ia32`, `x32`, `compat`, `emu`...), where present.
@@ -466,6 +466,27 @@ pub struct Surface {
     /// inputs could not tell (no mcount table, or no symbols).
     #[serde(default)]
     pub traceability: Option<crate::trace::Traceability>,
+    /// The slots of the system call tables that hold `sys_ni_syscall` (numbers the kernel
+    /// does not implement), by ABI (`""` for the native table). They are not system calls:
+    /// listings, reports, diffs and checks read `syscalls` and `compat_syscalls`, which
+    /// leave them out. Kept so that a table is written back whole, as the research layout
+    /// has it (`"134": "ni_syscall"`).
+    #[serde(default)]
+    pub ni_syscalls: BTreeMap<String, std::collections::BTreeSet<u32>>,
+    /// Integer types: name and size in bytes (the research layout's `types_int/`). Not a
+    /// dependency kind.
+    #[serde(default)]
+    pub ints: BTreeMap<String, u32>,
+    /// The order of the lines of the research layout's files the surface was read from, per
+    /// directory (`tracepoints`, `types_enum`, `types_union`, `types_int`, ...): names in
+    /// file order. Export writes these names first, in that order, then any others by
+    /// name. Empty for extracted images.
+    #[serde(default)]
+    pub file_order: BTreeMap<String, Vec<String>>,
+    /// The config file as read (comments, blank lines and order included), when kept;
+    /// `config` holds what it sets.
+    #[serde(default)]
+    pub config_text: Option<String>,
 }
 
 impl TypeRef {

@@ -150,7 +150,7 @@ pub fn group_states(
 /// The index of `kind`, restricted to names matching `pattern`.
 pub fn build(ds: &Dataset, kind: Kind, pattern: Option<&str>) -> Result<Index, StoreError> {
     let mut columns = Vec::new();
-    for g in &ds.manifest.groups {
+    for g in ds.manifest.report_groups() {
         for l in &g.images {
             columns.push(Column {
                 group: g.name.clone(),
@@ -167,7 +167,7 @@ pub fn build(ds: &Dataset, kind: Kind, pattern: Option<&str>) -> Result<Index, S
     for name in names {
         let mut look = Lookup::new(ds, kind, &name);
         let mut cells = Vec::with_capacity(columns.len());
-        for g in &ds.manifest.groups {
+        for g in ds.manifest.report_groups() {
             for state in group_states(ds, &mut look, kind, g, &|_| true)? {
                 cells.push(match state {
                     State::Unknown => UNKNOWN.to_string(),

@@ -143,7 +143,7 @@ pub fn build(ds: &Dataset, kind: Kind, name: &str) -> Result<Report, ReportError
     let mut look = Lookup::new(ds, kind, name);
     let mut found = false;
     let mut groups = Vec::new();
-    for g in &ds.manifest.groups {
+    for g in ds.manifest.report_groups() {
         let mut status = Vec::new();
         for l in &g.images {
             let def = look.get(&l.image)?;
@@ -205,7 +205,9 @@ pub fn build(ds: &Dataset, kind: Kind, name: &str) -> Result<Report, ReportError
             differences: any.then_some(pairs),
         });
     }
-    if !found && !present_anywhere(ds, kind, look.name())? {
+    // Not found where the kind is known, and known everywhere: no such item. Where some
+    // image cannot tell, the report says unknown there.
+    if !found && !present_anywhere(ds, kind, look.name())? && ds.unknown_in(kind).is_empty() {
         return Err(ReportError::NotFound {
             kind: kind.as_str(),
             name: name.to_string(),

@@ -540,7 +540,7 @@ impl<'d> Site<'d> {
                     .chain(&g.images)
                     .map(|l| l.label.as_str())
                     .collect();
-                context! { name => g.name, labels => labels.join(", ") }
+                context! { name => g.name, labels => labels.join(", "), report => g.report }
             })
             .collect();
         Ok(self.env.get_template("dataset.html")?.render(context! {

@@ -157,6 +157,16 @@ impl Dataset {
             && self.image(id).is_some_and(|m| !m.missing.contains(&kind))
     }
 
+    /// The images (of the manifest) for which `kind` is unknown: their inputs could not list
+    /// it (see [`Dataset::has_kind`]).
+    pub fn unknown_in(&self, kind: Kind) -> Vec<&str> {
+        self.images()
+            .iter()
+            .filter(|m| !self.has_kind(&m.id, kind))
+            .map(|m| m.id.as_str())
+            .collect()
+    }
+
     /// Whether image `id`'s inputs gave `facet`: function status needs DWARF and symbols,
     /// traceability the mcount table and symbols (and a store of format 5 or later).
     pub fn has_facet(&self, id: &str, facet: Facet) -> Result<bool, StoreError> {

@@ -36,6 +36,12 @@ pub struct Group {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<Labelled>,
     pub images: Vec<Labelled>,
+    /// Whether reports and index pages show this group (they show every group unless a
+    /// group says `report = false`; `diff`, `summary` and `check` use every group). The
+    /// research system's website shows Regular, Arch and Flavor, so its LTS and Revision
+    /// groups are imported with `report = false`.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub report: bool,
 }
 
 impl Group {
@@ -72,6 +78,10 @@ pub struct Manifest {
 
 fn yes() -> bool {
     true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,10 +177,15 @@ impl Manifest {
     pub fn image(&self, id: &str) -> Option<&ImageMeta> {
         self.images.iter().find(|i| i.id == id)
     }
+
+    /// The groups reports and index pages show, in order (those without `report = false`).
+    pub fn report_groups(&self) -> impl Iterator<Item = &Group> {
+        self.groups.iter().filter(|g| g.report)
+    }
 }
 
 /// Kernel series with long-term support (kernel.org's longterm list).
-const LTS_SERIES: &[&str] = &[
+pub(crate) const LTS_SERIES: &[&str] = &[
     "3.16", "4.4", "4.9", "4.14", "4.19", "5.4", "5.10", "5.15", "6.1", "6.6", "6.12", "6.18",
 ];
 
@@ -336,6 +351,7 @@ pub fn infer_groups(images: &[ImageMeta], default: Option<&str>) -> (String, Vec
         pairs: Pairing::Consecutive,
         reference: None,
         images: label_all(&regular, &series_label),
+        report: true,
     });
     let lts: Vec<&ImageMeta> = regular
         .iter()
@@ -348,6 +364,7 @@ pub fn infer_groups(images: &[ImageMeta], default: Option<&str>) -> (String, Vec
             pairs: Pairing::Consecutive,
             reference: None,
             images: label_all(&lts, &series_label),
+            report: true,
         });
     }
     // Revision: the series with the most ABIs.
@@ -378,6 +395,7 @@ pub fn infer_groups(images: &[ImageMeta], default: Option<&str>) -> (String, Vec
                     .map(str::to_string)
                     .unwrap_or_else(|| i.id.clone())
             }),
+            report: true,
         });
     }
     let same_build = |i: &ImageMeta| abi_key(i) == abi_key(default_img) && i.id != default_img.id;
@@ -397,6 +415,7 @@ pub fn infer_groups(images: &[ImageMeta], default: Option<&str>) -> (String, Vec
                 label: arch_label(default_img),
             }),
             images: label_all(&arches, &arch_label),
+            report: true,
         });
     }
     let mut flavours: Vec<&ImageMeta> = images
@@ -416,6 +435,7 @@ pub fn infer_groups(images: &[ImageMeta], default: Option<&str>) -> (String, Vec
                     .unwrap_or_else(|| "default".into()),
             }),
             images: label_all(&flavours, &flavour_label),
+            report: true,
         });
     }
     (default_img.id.clone(), groups)
@@ -495,6 +515,17 @@ mod tests {
         };
         let text = m.to_toml();
         assert_eq!(Manifest::parse(&text).unwrap(), m);
+        // Every group is in reports unless it says otherwise; only `report = false` is
+        // written, so manifests written before the key existed read the same.
+        assert!(!text.contains("report ="), "{text}");
+        assert_eq!(m.report_groups().count(), m.groups.len());
+        let mut hidden = m.clone();
+        hidden.groups[0].report = false;
+        let t = hidden.to_toml();
+        assert!(t.contains("report = false"), "{t}");
+        let back = Manifest::parse(&t).unwrap();
+        assert_eq!(back, hidden);
+        assert_eq!(back.report_groups().count(), m.groups.len() - 1);
         let newer = text.replace("format = 1", "format = 7");
         assert!(matches!(
             Manifest::parse(&newer),

@@ -32,8 +32,11 @@ pub const MAGIC: &[u8; 8] = b"DEPSURF\0";
 /// The format version this build writes and reads.
 /// Version 2 sorts the string table and delta-encodes the names of the per-image indexes.
 /// Version 3 adds tracepoints and system call tables; version 4 kernel variables; version 5
-/// the traceability of function symbols (older stores load with it unknown).
-pub const FORMAT_VERSION: u32 = 5;
+/// the traceability of function symbols (older stores load with it unknown); version 6 what
+/// the research layout needs written back: the `sys_ni_syscall` slots of the system call
+/// tables, integer types, the line order of the files an image was read from, and its config
+/// file's text (older stores load without them).
+pub const FORMAT_VERSION: u32 = 6;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -102,6 +105,16 @@ type SyscallTables = Vec<(u32, Vec<(u32, u32)>)>;
 
 /// A system call table: number → name.
 pub type SyscallTable = BTreeMap<u32, String>;
+
+/// One image's research-layout extras (version 6): the `sys_ni_syscall` slots per table
+/// (ABI name, delta-encoded numbers), integer types (name, size), and the file orders
+/// (directory name, names in file order).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct ExtrasWire {
+    ni_syscalls: Vec<(u32, Vec<u32>)>,
+    ints: Vec<(u32, u32)>,
+    order: Vec<(u32, Vec<u32>)>,
+}
 
 /// One image's traceability as stored: the names ftrace can patch, and the names with
 /// reasons against them (each list delta-encoded, as the per-image indexes are), with the
@@ -368,6 +381,8 @@ pub struct StoreBuilder {
     status_index: KindIndex,
     status_addrs: Vec<ImageAddrs>,
     traces: Vec<Option<TraceIndex>>,
+    extras: Vec<ExtrasWire>,
+    config_texts: Vec<Option<String>>,
     index: HashMap<Kind, KindIndex>,
     images: usize,
     ids: Vec<String>,
@@ -568,6 +583,24 @@ impl StoreBuilder {
         });
         self.traces.resize_with(self.images, || None);
         self.traces.push(trace);
+        let extras = ExtrasWire {
+            ni_syscalls: s
+                .ni_syscalls
+                .iter()
+                .filter(|(_, nrs)| !nrs.is_empty())
+                .map(|(abi, nrs)| (self.s(abi), delta_encode(nrs.iter().copied())))
+                .collect(),
+            ints: s.ints.iter().map(|(n, &size)| (self.s(n), size)).collect(),
+            order: s
+                .file_order
+                .iter()
+                .map(|(dir, names)| (self.s(dir), names.iter().map(|n| self.s(n)).collect()))
+                .collect(),
+        };
+        self.extras.resize_with(self.images, ExtrasWire::default);
+        self.extras.push(extras);
+        self.config_texts.resize_with(self.images, || None);
+        self.config_texts.push(s.config_text.clone());
         self.images += 1;
     }
 
@@ -649,6 +682,15 @@ impl StoreBuilder {
             t.ftrace.iter_mut().for_each(r);
             t.exceptions.iter_mut().for_each(|(n, _)| r(n));
         }
+        for x in &mut self.extras {
+            x.ni_syscalls.iter_mut().for_each(|(abi, _)| r(abi));
+            // Int names are renumbered in sorted order, so they stay sorted.
+            x.ints.iter_mut().for_each(|(n, _)| r(n));
+            for (dir, names) in &mut x.order {
+                r(dir);
+                names.iter_mut().for_each(r);
+            }
+        }
     }
 
     /// The encoded store.
@@ -690,6 +732,12 @@ impl StoreBuilder {
             .map(|t| t.as_ref().map(TraceIndex::to_wire))
             .collect();
         sections.push(("traceability".into(), encode(&traces)));
+        let mut extras = self.extras;
+        extras.resize_with(self.images, ExtrasWire::default);
+        sections.push(("extras".into(), encode(&extras)));
+        let mut config_texts = self.config_texts;
+        config_texts.resize_with(self.images, || None);
+        sections.push(("configtext".into(), encode(&config_texts)));
         let mut index = self.index;
         for kind in Kind::STORED {
             let mut idx = index.remove(&kind).unwrap_or_default();
@@ -758,6 +806,9 @@ pub struct Store {
     syscalls: Option<Section<Vec<SyscallTables>>>,
     /// Absent in stores before version 5: every image's traceability is unknown.
     traces: Option<Section<Vec<Option<TraceIndex>>>>,
+    /// Absent in stores before version 6: no image has any.
+    extras: Option<Section<Vec<ExtrasWire>>>,
+    config_texts: Option<Section<Vec<Option<String>>>>,
     index: HashMap<Kind, Section<KindIndex>>,
 }
 
@@ -879,6 +930,14 @@ impl Store {
         } else {
             None
         };
+        let (extras, config_texts) = if version >= 6 {
+            (
+                Some(section(take("extras")?)),
+                Some(section(take("configtext")?)),
+            )
+        } else {
+            (None, None)
+        };
         let mut store = Store {
             data,
             version,
@@ -895,6 +954,8 @@ impl Store {
             tracepoints,
             syscalls,
             traces,
+            extras,
+            config_texts,
             index,
         };
         store.images = store.ids.len();
@@ -1480,6 +1541,63 @@ impl Store {
         Ok((native, compat))
     }
 
+    /// Image `image`'s `sys_ni_syscall` slots, integer types and file orders (none in stores
+    /// before version 6).
+    #[allow(clippy::type_complexity)]
+    pub fn research_extras(
+        &self,
+        image: usize,
+    ) -> Result<
+        (
+            BTreeMap<String, std::collections::BTreeSet<u32>>,
+            BTreeMap<String, u32>,
+            BTreeMap<String, Vec<String>>,
+        ),
+        StoreError,
+    > {
+        let Some(sec) = &self.extras else {
+            return Ok(Default::default());
+        };
+        let Some(x) = Self::decode(&self.data, sec)?.get(image) else {
+            return Ok(Default::default());
+        };
+        let s = self.strings()?;
+        let ni = x
+            .ni_syscalls
+            .iter()
+            .map(|(abi, nrs)| {
+                (
+                    s.get(*abi).to_string(),
+                    delta_decode(nrs).into_iter().collect(),
+                )
+            })
+            .collect();
+        let ints = x
+            .ints
+            .iter()
+            .map(|&(n, size)| (s.get(n).to_string(), size))
+            .collect();
+        let order = x
+            .order
+            .iter()
+            .map(|(dir, names)| {
+                (
+                    s.get(*dir).to_string(),
+                    names.iter().map(|&n| s.get(n).to_string()).collect(),
+                )
+            })
+            .collect();
+        Ok((ni, ints, order))
+    }
+
+    /// Image `image`'s config file as read, when kept (never in stores before version 6).
+    pub fn config_text(&self, image: usize) -> Result<Option<String>, StoreError> {
+        let Some(sec) = &self.config_texts else {
+            return Ok(None);
+        };
+        Ok(Self::decode(&self.data, sec)?.get(image).cloned().flatten())
+    }
+
     /// A tracepoint by definition id.
     pub fn tracepoint(&self, id: u32) -> Result<Tracepoint, StoreError> {
         let s = self.strings()?;
@@ -1552,6 +1670,8 @@ impl Store {
             }
         }
         s.traceability = self.traceability(image)?;
+        (s.ni_syscalls, s.ints, s.file_order) = self.research_extras(image)?;
+        s.config_text = self.config_text(image)?;
         Ok(s)
     }
 }
@@ -1659,8 +1779,52 @@ mod tests {
             b.add(depsurf_model::TraceReason::Blacklist);
             t.exceptions.insert("nokprobe".into(), b);
             s.traceability = Some(t);
+            s.ni_syscalls
+                .insert(String::new(), [3, 4, 9].into_iter().collect());
+            s.ni_syscalls
+                .insert("ia32".into(), [0].into_iter().collect());
+            s.ints.insert("int".into(), 4);
+            s.ints.insert("char".into(), 1);
+            s.file_order.insert(
+                "types_int".into(),
+                vec!["int".into(), "char".into(), "zzz_not_an_int".into()],
+            );
+            s.file_order
+                .insert("tracepoints".into(), vec!["sched_switch".into()]);
+            s.config_text = Some("#\n# A title\n#\nCONFIG_BPF=y\n\nCONFIG_BPF_LSM=y\n".into());
         }
         s
+    }
+
+    #[test]
+    fn research_extras_round_trip_and_older_stores_have_none() {
+        let (a, b) = (sample(false), sample(true));
+        let mut builder = StoreBuilder::default();
+        builder.add("a", &a);
+        builder.add("b", &b);
+        let bytes = builder.finish();
+        let store = Store::open(depsurf_image::Bytes::from_vec(bytes.clone())).unwrap();
+        let back = store.surface(1).unwrap();
+        assert_eq!(back.ni_syscalls, b.ni_syscalls);
+        assert_eq!(back.ints, b.ints);
+        assert_eq!(back.file_order, b.file_order);
+        assert_eq!(back.config_text, b.config_text);
+        // The unimplemented slots are no system calls.
+        assert_eq!(store.names(1, Kind::Syscall).unwrap(), ["read", "write"]);
+        assert_eq!(store.def_id(1, Kind::Syscall, "ni_syscall").unwrap(), None);
+        assert_eq!(store.surface(0).unwrap(), a);
+        // A version 5 store (no such sections) loads, with none of them.
+        let old = as_older(&bytes, 5, &["extras", "configtext"]);
+        let store = Store::open(depsurf_image::Bytes::from_vec(old)).unwrap();
+        let mut without = b.clone();
+        without.ni_syscalls.clear();
+        without.ints.clear();
+        without.file_order.clear();
+        without.config_text = None;
+        assert_eq!(store.surface(1).unwrap(), without);
+        // A version 6 store without them is corrupt.
+        let broken = as_older(&bytes, 6, &["extras"]);
+        assert!(Store::open(depsurf_image::Bytes::from_vec(broken)).is_err());
     }
 
     /// The store re-encoded as format `version` without the sections named in `drop`, as an
@@ -1742,6 +1906,11 @@ mod tests {
         assert_eq!(store.func_trace(1, "f").unwrap(), None);
         let mut without = b.clone();
         without.traceability = None;
+        // Nor what version 6 adds.
+        without.ni_syscalls.clear();
+        without.ints.clear();
+        without.file_order.clear();
+        without.config_text = None;
         assert_eq!(store.surface(1).unwrap(), without);
         // A version 5 store without it is corrupt.
         let broken = as_older(&bytes, 5, &["traceability"]);

@@ -230,6 +230,13 @@ pub fn extract_types(btf: &Btf<'_>, s: &mut Surface) {
                 s.vars
                     .insert(t.name().to_string(), n.type_ref(t.size_or_type()));
             }
+            // Base types, for the research layout's types_int/ (which lists floating-point
+            // types among them).
+            BK::Int | BK::Float if !t.name().is_empty() => {
+                if let Some(size) = t.size() {
+                    s.ints.entry(t.name().to_string()).or_insert(size);
+                }
+            }
             BK::Func if !t.name().is_empty() && !s.funcs.contains_key(t.name()) => {
                 if let Some(p) = n.func_proto(&t) {
                     s.funcs.insert(t.name().to_string(), p);

@@ -144,7 +144,7 @@ pub fn extract(img: &KernelImage) -> Result<(ImageMeta, Surface), ExtractError> 
 /// Hooks are the members of `struct security_hook_heads` (or, since Linux 6.10 removed it,
 /// of `union security_list_options`); each hook's signature is `security_<hook>`'s, else the
 /// hook's own function-pointer type.
-fn lsm_hooks(s: &mut Surface) {
+pub(crate) fn lsm_hooks(s: &mut Surface) {
     let options = s.unions.get("security_list_options");
     let Some(list) = s.structs.get("security_hook_heads").or(options) else {
         return;
@@ -262,6 +262,14 @@ fn data_kinds<'a>(
             let mut parts = Vec::new();
             for t in tables {
                 let mut part = format!("{} {}", t.entries.len(), t.symbol);
+                if !t.unimplemented.is_empty() {
+                    part.push_str(&format!(
+                        " ({} slots not implemented)",
+                        t.unimplemented.len()
+                    ));
+                    s.ni_syscalls
+                        .insert(t.abi.to_string(), t.unimplemented.iter().copied().collect());
+                }
                 if !t.unprefixed.is_empty() || !t.unnamed.is_empty() {
                     part.push_str(&format!(
                         " ({} named by an unprefixed symbol, {} by none)",

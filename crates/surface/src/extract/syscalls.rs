@@ -62,8 +62,8 @@ pub struct Table {
     pub symbol: &'static str,
     pub abi: &'static str,
     pub entries: BTreeMap<u32, String>,
-    /// Slots that hold `sys_ni_syscall` (numbers not implemented).
-    pub unimplemented: usize,
+    /// Slots that hold `sys_ni_syscall` (numbers not implemented): not in `entries`.
+    pub unimplemented: Vec<u32>,
     /// Slots whose address no symbol names as a system call (their first symbol's name is
     /// used).
     pub unprefixed: Vec<(u32, String)>,
@@ -114,7 +114,7 @@ pub fn scan(mem: &KernelMemory<'_>) -> Result<Vec<Table>, String> {
                 continue;
             }
             if syms.iter().any(|s| s.name.ends_with("sys_ni_syscall")) {
-                t.unimplemented += 1;
+                t.unimplemented.push(nr);
                 continue;
             }
             let best = syms
