@@ -1,7 +1,9 @@
 //! The research system's published dataset (its public part: 25 Ubuntu images, the files
 //! `tracepoints/`, `syscalls/`, `config/`, `types_enum/`, `types_union/`, `types_int/` and
 //! `comment/`), read from `../shared/research-dataset/` beside the repository: imported with
-//! its identities and groups, its missing kinds unknown, and exported back file for file.
+//! its identities and groups, its missing kinds unknown, its tracepoint pages rendered as the
+//! research system's website has them (`../shared/research-pages/tracepoint-*.md`, byte for
+//! byte), and exported back file for file.
 
 mod common;
 use common::*;
@@ -321,4 +323,54 @@ fn the_published_dataset_imports_with_its_groups_and_exports_back_file_for_file(
             ("config", 25, 255_654),
         ]
     );
+}
+
+/// The research system's tracepoint pages, rendered from its own published data: each of the
+/// pages in `../shared/research-pages/` byte for byte (groups Regular, Arch and Flavor, their
+/// labels, `Event:` and `Function:` blocks, changes as the pages list them).
+#[test]
+fn the_published_dataset_renders_the_research_tracepoint_pages_byte_for_byte() {
+    let pages = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/research-pages");
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(src) = published(tmp.path()) else {
+        return;
+    };
+    let ds = tmp.path().join("ds");
+    run_ok(&[
+        os("import"),
+        src.as_os_str(),
+        os("--dataset"),
+        ds.as_os_str(),
+    ]);
+    let mut checked = 0;
+    for name in ["sched_switch", "bdi_dirty_ratelimit", "ack_update_msk"] {
+        let page = pages.join(format!("tracepoint-{name}.md"));
+        let want =
+            std::fs::read_to_string(&page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
+        let (got, _) = run_ok(&[
+            os("report"),
+            os("tracepoint"),
+            os(name),
+            os("--format"),
+            os("md"),
+            os("-d"),
+            ds.as_os_str(),
+        ]);
+        if got != want {
+            let line = got
+                .lines()
+                .zip(want.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(got.lines().count().min(want.lines().count()));
+            panic!(
+                "tracepoint {name} differs from {} first at line {}:\n got: {:?}\nwant: {:?}",
+                page.display(),
+                line + 1,
+                got.lines().nth(line),
+                want.lines().nth(line)
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
 }
