@@ -108,12 +108,45 @@ fn cell(s: &Status, changed: bool, p: &Paint) -> (String, usize) {
     (painted, w)
 }
 
+/// `old` and `new` from a few characters before their first difference, `…` marking what
+/// was left out; whole when they differ early.
+fn from_difference(old: &str, new: &str) -> (String, String) {
+    const CONTEXT: usize = 12;
+    let same = old
+        .chars()
+        .zip(new.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    if same <= CONTEXT + 1 {
+        return (old.to_string(), new.to_string());
+    }
+    let skip = same - CONTEXT;
+    let tail = |s: &str| format!("…{}", s.chars().skip(skip).collect::<String>());
+    (tail(old), tail(new))
+}
+
 /// One change (and those inside it) as indented lines.
 fn change_lines(o: &mut String, c: &ChangeReport, depth: usize, opts: &TermOptions, p: &Paint) {
     let pad = "  ".repeat(depth);
-    let mut line = format!("{pad}{}: {}", c.name, c.code.replace('\n', "\\n"));
-    if let Some(n) = &c.new {
-        let _ = write!(line, " → {}", n.replace('\n', "\\n"));
+    let (old, new) = (
+        c.code.replace('\n', "\\n"),
+        c.new.as_ref().map(|n| n.replace('\n', "\\n")),
+    );
+    let mut line = format!("{pad}{}: ", c.name);
+    match new {
+        Some(new) => {
+            // Long texts (format strings) from a little before where they first differ, each
+            // in half of what is left.
+            let (old, new) = from_difference(&old, &new);
+            let room = opts.width.saturating_sub(cols(&line) + 3) / 2;
+            let _ = write!(
+                line,
+                "{} → {}",
+                cut(&old, room.max(8)),
+                cut(&new, room.max(8))
+            );
+        }
+        None => line.push_str(&old),
     }
     let line = cut(&line, opts.width);
     let shown = match c.consequence {
