@@ -3,40 +3,19 @@
 //! no listing sees them, and the research layout gets them back as `"2": "ni_syscall"`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+mod common;
+use common::{fixture, have_tools};
 
 use depsurf_model::Kind;
 use depsurf_surface::dataset::{self, Dataset, Update};
 use depsurf_surface::extract::extract;
 use depsurf_surface::research;
 
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(rel)
-}
-
-/// Whether gcc is installed; without it the test is skipped, except under
-/// `DEPSURF_REQUIRE_TOOLS=1` (set by `.ci/run`).
-fn have_gcc() -> bool {
-    let found = Command::new("sh")
-        .args(["-c", "command -v gcc"])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var("DEPSURF_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("gcc is required (DEPSURF_REQUIRE_TOOLS=1) but not installed");
-        }
-        eprintln!("SKIPPED: gcc is not installed (.ci/run installs it)");
-    }
-    found
-}
-
 #[test]
 fn unimplemented_slots_are_kept_apart_and_exported() {
-    if !have_gcc() {
+    if !have_tools(&["gcc"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -3,37 +3,19 @@
 //! names): from its symbol table, from a stripped image with its System.map, and through a
 //! dataset's store; and an image whose inputs cannot tell records traceability as unknown.
 
+mod common;
+use common::have_tools;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use depsurf_model::{Facet, Kind, Reasons, TraceReason, Traceability};
 use depsurf_surface::dataset::{self, Dataset, Update};
 use depsurf_surface::extract::extract;
 
+/// A file of tests/fixtures/trace.
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/trace")
-        .join(rel)
-}
-
-/// Whether the tools are installed; without them the test is skipped, except under
-/// `DEPSURF_REQUIRE_TOOLS=1` (set by `.ci/run`).
-fn have_tools(names: &[&str]) -> bool {
-    for name in names {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {name}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            if std::env::var("DEPSURF_REQUIRE_TOOLS").as_deref() == Ok("1") {
-                panic!("{name} is required (DEPSURF_REQUIRE_TOOLS=1) but not installed");
-            }
-            eprintln!("SKIPPED: {name} is not installed (.ci/run installs it)");
-            return false;
-        }
-    }
-    true
+    common::fixture("trace").join(rel)
 }
 
 fn sh(dir: &Path, script: &str) {
