@@ -57,6 +57,20 @@ fn published(dir: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
+/// The published subset unpacked into `dir` and imported into `dir/ds`: the unpacked
+/// layout and the dataset; `None` as for [`published`].
+fn imported(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let src = published(dir)?;
+    let ds = dir.join("ds");
+    run_ok(&[
+        os("import"),
+        src.as_os_str(),
+        os("--dataset"),
+        ds.as_os_str(),
+    ]);
+    Some((src, ds))
+}
+
 fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|d| {
@@ -80,16 +94,9 @@ fn json_lines(p: &Path) -> Vec<Value> {
 #[test]
 fn the_published_dataset_imports_with_its_groups_and_exports_back_file_for_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some(src) = published(tmp.path()) else {
+    let Some((src, ds)) = imported(tmp.path()) else {
         return;
     };
-    let ds = tmp.path().join("ds");
-    run_ok(&[
-        os("import"),
-        src.as_os_str(),
-        os("--dataset"),
-        ds.as_os_str(),
-    ]);
 
     // Identity from the names, the research system's groups and default.
     let (text, _) = run_ok(&[os("dataset"), os("--json"), os("-d"), ds.as_os_str()]);
@@ -332,16 +339,9 @@ fn the_published_dataset_imports_with_its_groups_and_exports_back_file_for_file(
 fn the_published_dataset_renders_the_research_tracepoint_pages_byte_for_byte() {
     let pages = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/research-pages");
     let tmp = tempfile::tempdir().unwrap();
-    let Some(src) = published(tmp.path()) else {
+    let Some((_, ds)) = imported(tmp.path()) else {
         return;
     };
-    let ds = tmp.path().join("ds");
-    run_ok(&[
-        os("import"),
-        src.as_os_str(),
-        os("--dataset"),
-        ds.as_os_str(),
-    ]);
     let mut checked = 0;
     for name in ["sched_switch", "bdi_dirty_ratelimit", "ack_update_msk"] {
         let page = pages.join(format!("tracepoint-{name}.md"));
