@@ -192,22 +192,35 @@ pub fn build(ds: &Dataset, kind: Kind, pattern: Option<&str>) -> Result<Index, S
     })
 }
 
+/// The head of a Markdown table with the columns `lead`, then one centred column per image
+/// (`Group label`).
+pub(crate) fn column_head(o: &mut String, lead: &[&str], columns: &[Column]) {
+    o.push('|');
+    for l in lead {
+        let _ = write!(o, " {l} |");
+    }
+    for c in columns {
+        let _ = write!(o, " {} {} |", c.group, c.label);
+    }
+    o.push_str("\n|");
+    for _ in lead {
+        o.push_str("---|");
+    }
+    for _ in columns {
+        o.push_str(":-:|");
+    }
+    o.push('\n');
+}
+
 /// The index as a Markdown page.
 pub fn markdown(ix: &Index) -> String {
     let kind = Kind::parse(ix.kind).unwrap_or(Kind::Struct);
     let mut o = format!("# {} index\n\n", kind.title());
     o.push_str(
         "∅ Absent, Δ Changed, S Selective Inline, F Full Inline, D Duplicate, C Collision, \
-         T Transformation, ? no types for this image\n\n| name |",
+         T Transformation, ? no types for this image\n\n",
     );
-    for c in &ix.columns {
-        let _ = write!(o, " {} {} |", c.group, c.label);
-    }
-    o.push_str("\n|---|");
-    for _ in &ix.columns {
-        o.push_str(":-:|");
-    }
-    o.push('\n');
+    column_head(&mut o, &["name"], &ix.columns);
     for r in &ix.rows {
         let _ = write!(o, "| `{}` |", r.name);
         for c in &r.cells {

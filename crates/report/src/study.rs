@@ -336,15 +336,7 @@ pub fn markdown(s: &Study, figure: Option<&str>) -> String {
         s.deps.len()
     );
     if !issues.is_empty() {
-        o.push_str("| kind | dependency | programs |");
-        for c in &s.images {
-            let _ = write!(o, " {} {} |", c.group, c.label);
-        }
-        o.push_str("\n|---|---|---|");
-        for _ in &s.images {
-            o.push_str(":-:|");
-        }
-        o.push('\n');
+        crate::index::column_head(&mut o, &["kind", "dependency", "programs"], &s.images);
         for d in issues {
             let _ = write!(
                 o,
