@@ -140,17 +140,23 @@ fn surfaces() -> (Surface, Surface) {
 
 fn dataset() -> Dataset {
     let (a, b) = surfaces();
+    dataset_of(&[("old-1", &a), ("new-2", &b)])
+}
+
+/// A dataset of `surfaces` (id, surface), groups inferred, the first image the default.
+fn dataset_of(surfaces: &[(&str, &Surface)]) -> Dataset {
     let mut sb = StoreBuilder::default();
-    sb.add("old-1", &a);
-    sb.add("new-2", &b);
-    let images: Vec<ImageMeta> = ["old-1", "new-2"]
+    for (id, s) in surfaces {
+        sb.add(id, s);
+    }
+    let images: Vec<ImageMeta> = surfaces
         .iter()
-        .map(|id| ImageMeta {
+        .map(|(id, _)| ImageMeta {
             id: id.to_string(),
             ..Default::default()
         })
         .collect();
-    let (default, groups) = infer_groups(&images, Some("old-1"));
+    let (default, groups) = infer_groups(&images, Some(surfaces[0].0));
     let m = Manifest {
         format: 1,
         name: "t".into(),
@@ -288,35 +294,10 @@ fn functions_are_counted_by_prototype_when_status_is_known() {
     b.func_status.insert("inl".into(), status(&["inl"]));
     b.func_status
         .insert("cl".into(), status(&["cl.isra.0", "cl"]));
-    let mut sb = StoreBuilder::default();
-    sb.add("old-1", &a);
-    sb.add("new-2", &b);
     // The new image again without function status: every function it lists counts.
-    b.func_status.clear();
-    sb.add("new-3", &b);
-    let images: Vec<ImageMeta> = ["old-1", "new-2", "new-3"]
-        .iter()
-        .map(|id| ImageMeta {
-            id: id.to_string(),
-            ..Default::default()
-        })
-        .collect();
-    let (default, groups) = infer_groups(&images, Some("old-1"));
-    let m = Manifest {
-        format: 1,
-        name: "t".into(),
-        store: "t.dsf".into(),
-        default,
-        infer_groups: false,
-        images,
-        groups,
-    };
-    let ds = Dataset::from_parts(
-        &m.to_toml(),
-        depsurf_image::Bytes::from_vec(sb.finish()),
-        "test",
-    )
-    .unwrap();
+    let mut c = b.clone();
+    c.func_status.clear();
+    let ds = dataset_of(&[("old-1", &a), ("new-2", &b), ("new-3", &c)]);
     assert_eq!(ds.prototype_funcs("old-1").unwrap().unwrap(), ["f", "kept"]);
     assert_eq!(ds.prototype_funcs("new-3").unwrap(), None);
     let d = diff_images(&ds, "old-1", "new-2", &[Kind::Func]).unwrap();

@@ -1796,14 +1796,20 @@ mod tests {
         s
     }
 
+    /// `a` and `b` stored as images `a` and `b`: the store's bytes and the store read back.
+    fn stored(a: &Surface, b: &Surface) -> (Vec<u8>, Store) {
+        let mut builder = StoreBuilder::default();
+        builder.add("a", a);
+        builder.add("b", b);
+        let bytes = builder.finish();
+        let store = Store::open(depsurf_image::Bytes::from_vec(bytes.clone())).unwrap();
+        (bytes, store)
+    }
+
     #[test]
     fn research_extras_round_trip_and_older_stores_have_none() {
         let (a, b) = (sample(false), sample(true));
-        let mut builder = StoreBuilder::default();
-        builder.add("a", &a);
-        builder.add("b", &b);
-        let bytes = builder.finish();
-        let store = Store::open(depsurf_image::Bytes::from_vec(bytes.clone())).unwrap();
+        let (bytes, store) = stored(&a, &b);
         let back = store.surface(1).unwrap();
         assert_eq!(back.ni_syscalls, b.ni_syscalls);
         assert_eq!(back.ints, b.ints);
@@ -1868,11 +1874,7 @@ mod tests {
     #[test]
     fn traceability_round_trips_and_older_stores_say_unknown() {
         let (a, b) = (sample(false), sample(true));
-        let mut builder = StoreBuilder::default();
-        builder.add("a", &a);
-        builder.add("b", &b);
-        let bytes = builder.finish();
-        let store = Store::open(depsurf_image::Bytes::from_vec(bytes.clone())).unwrap();
+        let (bytes, store) = stored(&a, &b);
         assert!(!store.has_traceability(0).unwrap());
         assert_eq!(
             store.func_trace(0, "f").unwrap(),
@@ -1920,11 +1922,7 @@ mod tests {
     #[test]
     fn round_trip_and_dedup() {
         let (a, b) = (sample(false), sample(true));
-        let mut builder = StoreBuilder::default();
-        builder.add("a", &a);
-        builder.add("b", &b);
-        let bytes = builder.finish();
-        let store = Store::open(depsurf_image::Bytes::from_vec(bytes.clone())).unwrap();
+        let (bytes, store) = stored(&a, &b);
         assert_eq!(store.len(), 2);
         assert_eq!(store.ids(), ["a", "b"]);
         assert_eq!(store.surface(0).unwrap(), a);
